@@ -1,0 +1,228 @@
+"""The ASGI adapter: translates ASGI messages to the protocol's neutral values and back."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from idempotency_middleware.asgi.types import ASGIApp, Message, Receive, Scope, Send
+from idempotency_middleware.drivers import AsyncDriver
+from idempotency_middleware.events import log_outcome
+from idempotency_middleware.options import Options
+from idempotency_middleware.protocol import (
+    PassThrough,
+    exchange,
+    inspect,
+    key_of,
+    too_large,
+    without_key,
+)
+from idempotency_middleware.records import StoredResponse
+from idempotency_middleware.request import Request
+from idempotency_middleware.responses import ResponseCapture
+from idempotency_middleware.steps import AppResult, Done, Respond
+
+__all__ = ["IdempotencyMiddleware"]
+
+
+def _principal(scope: Scope) -> str | None:
+    # Starlette's AuthenticationMiddleware puts a BaseUser in scope["user"]; it must run
+    # outside this middleware for the user to be seen here.
+    user = scope.get("user")
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    try:
+        identity = user.identity
+    except (AttributeError, NotImplementedError):
+        identity = getattr(user, "display_name", None)
+    return None if identity in (None, "") else str(identity)
+
+
+def _head(scope: Scope) -> Request:
+    return Request(
+        method=scope["method"],
+        path=scope["path"],
+        query_string=scope.get("query_string", b"").decode("latin-1"),
+        headers=tuple(
+            (name.decode("latin-1").lower(), value.decode("latin-1"))
+            for name, value in scope.get("headers", ())
+        ),
+        principal=_principal(scope),
+    )
+
+
+async def _send_response(send: Send, response: StoredResponse) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": response.status,
+            "headers": list(response.headers),
+        }
+    )
+    await send({"type": "http.response.body", "body": response.body})
+
+
+class _Disconnected(Exception):
+    """The client went away before its body was read: nothing to answer."""
+
+
+async def _reject(send: Send, answer: Respond) -> None:
+    """Answer a request the adapter turns away before any store is involved."""
+    log_outcome(answer.outcome)
+    await _send_response(send, answer.response)
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole body, or None when it is over ``limit``."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Disconnected
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _declared_length(request: Request) -> int | None:
+    value = request.header("content-length")
+    return int(value) if value is not None and value.isdigit() else None
+
+
+class IdempotencyMiddleware:
+    """Exactly-once POST and PATCH for an ASGI app (SEMANTICS sections 1 to 7).
+
+    ``IdempotencyMiddleware(app, store=..., **options)``; with Starlette or FastAPI,
+    ``app.add_middleware(IdempotencyMiddleware, store=...)``. ``store`` is required,
+    since a per-process default would let each worker run a duplicate. The options
+    (``header``, ``key``, ``methods``, ``ttl``, ``lease``, ``in_flight``,
+    ``wait_timeout``, ``max_request_bytes``, ``max_response_bytes``,
+    ``on_store_error``, ``scope``, ``fingerprint``, ``include``, ``required``,
+    ``exclude``, ``secret``) are those of :meth:`Options.build
+    <idempotency_middleware.options.Options.build>`; a wrong one raises
+    :class:`~idempotency_middleware.errors.ConfigurationError` here, at start-up.
+
+    Place it inside authentication middleware (so the user scopes keys) and inside
+    CORS middleware (so its errors carry CORS headers).
+    """
+
+    def __init__(self, app: ASGIApp, /, **options: Any) -> None:
+        self.app = app
+        self.options = Options.build(**options)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        head = _head(scope)
+        decision = inspect(self.options, head)
+        if isinstance(decision, PassThrough):
+            await self.app(scope, receive, send)
+            return
+        if isinstance(decision, Respond):
+            await _reject(send, decision)
+            return
+        declared = _declared_length(head)
+        try:
+            body = (
+                None
+                if (declared or 0) > decision.limit
+                else await _read_body(receive, decision.limit)
+            )
+        except _Disconnected:
+            return
+        if body is None:
+            await _reject(send, too_large(self.options))
+            return
+        request = Request(
+            head.method, head.path, head.query_string, head.headers, body, head.principal
+        )
+        key = decision.key if decision.key is not None else key_of(self.options, request)
+        if isinstance(key, Respond):
+            await _reject(send, key)
+            return
+        if key is None:
+            missing = without_key(self.options, head.path)
+            if isinstance(missing, Respond):
+                await _reject(send, missing)
+            else:
+                await self.app(scope, _replaying(body, receive), send)
+            return
+        await self._run(scope, _replaying(body, receive), send, request, key)
+
+    async def _run(
+        self, scope: Scope, receive: Receive, send: Send, request: Request, key: str
+    ) -> None:
+        driver = AsyncDriver(self.options.store, exchange(self.options, request, key))
+        step = await driver.begin()
+        if isinstance(step, Respond):
+            await _send_response(send, step.response)
+            return
+        if not step.protected:
+            await self.app(scope, receive, send)
+            return
+        capture = ResponseCapture(self.options.max_response_bytes)
+        finished = False
+        client_gone: OSError | None = None
+
+        async def finish(raised: bool) -> None:
+            nonlocal finished
+            finished = True
+            result = AppResult(capture.status, capture.headers, raised, capture.stored())
+            await _shielded(driver.finish(result))
+
+        async def capturing_send(message: Message) -> None:
+            nonlocal client_gone
+            if message["type"] == "http.response.start":
+                capture.start(message["status"], tuple(message.get("headers", ())))
+            elif message["type"] == "http.response.body" and not finished:
+                capture.body(message.get("body", b""))
+                if not message.get("more_body", False):
+                    # SEMANTICS 5: complete before the last byte leaves, so a retry sent
+                    # the moment the response arrives is a replay, never a 409.
+                    await finish(raised=False)
+            if client_gone is None:
+                try:
+                    await send(message)
+                except OSError as exc:
+                    client_gone = exc
+            # A client that left releases nothing (SEMANTICS 5): let the app finish the
+            # response so it is stored, unless it is too large to store anyway.
+            if client_gone is not None and (capture.overflowed or finished):
+                raise client_gone
+
+        try:
+            await self.app(scope, receive, capturing_send)
+        except BaseException:
+            if not finished:
+                await finish(raised=True)
+            raise
+        if not finished:
+            await finish(raised=True)
+
+
+async def _shielded(work: Any) -> Done:
+    # A disconnect can cancel the app's task group (Starlette's streaming responses do)
+    # while the record is written; the write must still land, or the key stays claimed.
+    done: Done = await asyncio.shield(asyncio.ensure_future(work))
+    return done
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands the app the buffered body, then waits for the real
+    disconnect instead of inventing one (which would cut streaming responses short)."""
+    sent = False
+
+    async def wrapped() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return wrapped

@@ -1,0 +1,71 @@
+"""Is a repeat the same request? The fingerprint answers it (SEMANTICS section 4).
+
+A fingerprint function takes the neutral request and returns a string; two requests
+with one key and different fingerprints are answered 422 ``key-reused``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from urllib.parse import parse_qsl, urlencode
+
+from idempotency_middleware.request import Request
+
+__all__ = ["FingerprintFunction", "RequestFingerprint", "canonical_query", "key_only"]
+
+FingerprintFunction = Callable[[Request], str]
+
+
+def _frame(*parts: bytes) -> bytes:
+    # Length prefixes keep ("ab", "c") and ("a", "bc") apart.
+    return b"".join(len(part).to_bytes(8, "big") + part for part in parts)
+
+
+def canonical_query(query_string: str) -> str:
+    """The query string with its parameters sorted, so ``?b=1&a=2`` equals ``?a=2&b=1``."""
+    return urlencode(sorted(parse_qsl(query_string, keep_blank_values=True)))
+
+
+class RequestFingerprint:
+    """SHA-256 over method, path, canonical query, Content-Type and body.
+
+    ``headers`` adds the named headers' values. With ``canonical_json`` a JSON body is
+    hashed after sorting its keys and dropping whitespace, so clients that re-serialise
+    the same document are not answered 422.
+    """
+
+    def __init__(self, *, headers: Iterable[str] = (), canonical_json: bool = False) -> None:
+        self.headers = tuple(name.lower() for name in headers)
+        self.canonical_json = canonical_json
+
+    def _body(self, request: Request) -> bytes:
+        if self.canonical_json and request.body:
+            try:
+                document = request.json()
+            except (ValueError, UnicodeDecodeError):
+                return request.body
+            return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+        return request.body
+
+    def __call__(self, request: Request) -> str:
+        parts = [
+            request.method.encode(),
+            request.path.encode("utf-8", "surrogateescape"),
+            canonical_query(request.query_string).encode(),
+            request.content_type.encode("latin-1", "replace"),
+            self._body(request),
+        ]
+        for name in self.headers:
+            parts.append("\n".join(request.header_values(name)).encode("latin-1", "replace"))
+        return hashlib.sha256(_frame(*parts)).hexdigest()
+
+
+def key_only(request: Request) -> str:
+    """A fingerprint that ignores the request: every repeat of a key matches.
+
+    For webhook providers that re-render the payload of a redelivery, where a 422 would
+    count as a failed delivery.
+    """
+    return "key-only"

@@ -1,0 +1,179 @@
+"""The middleware's options, checked once at start-up.
+
+The same names serve every adapter: keyword arguments of the ASGI middleware, and
+``IDEMPOTENCY_<NAME>`` settings in Django and Flask.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from idempotency_middleware.errors import ConfigurationError
+from idempotency_middleware.fingerprint import FingerprintFunction, RequestFingerprint, key_only
+from idempotency_middleware.keys import DEFAULT_MAX_KEY_LENGTH, KeySource, from_header
+from idempotency_middleware.responses import DEFAULT_NOT_STORED
+from idempotency_middleware.routes import PathTemplates
+from idempotency_middleware.scope import ScopeFunction, default_scope
+from idempotency_middleware.stores.base import Store
+
+__all__ = ["InFlight", "OnStoreError", "Options"]
+
+InFlight = Literal["reject", "wait"]
+OnStoreError = Literal["fail_closed", "fail_open"]
+
+_STORE_CHOICES = (
+    "pass store=: MemoryStore() for tests and a single process, "
+    'SQLAlchemyStore("sqlite:///idempotency.db") for one machine, '
+    'SQLAlchemyStore("postgresql+psycopg://...") or a MySQL URL when workers share a database '
+    "(all in idempotency_middleware.stores)"
+)
+
+
+def _positive(name: str, value: Any) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise ConfigurationError(
+            f"{name} must be a positive number of seconds or bytes, not {value!r}"
+        )
+    return float(value)
+
+
+def _fingerprint(value: Any, headers: Iterable[str]) -> FingerprintFunction:
+    if value is None:
+        return RequestFingerprint(headers=headers)
+    if value == "json":
+        return RequestFingerprint(headers=headers, canonical_json=True)
+    if value == "key-only":
+        return key_only
+    if callable(value):
+        return value  # type: ignore[no-any-return]
+    raise ConfigurationError(
+        f"fingerprint must be None, 'json', 'key-only' or a function of the request, not {value!r}"
+    )
+
+
+def _key_source(header: str | None, key: Any, max_key_length: int) -> KeySource:
+    if header is not None and key is not None:
+        raise ConfigurationError(
+            "give either header= or key=, not both: only one key source is active per route"
+        )
+    if key is None:
+        return from_header(header or "Idempotency-Key", max_length=max_key_length)
+    if isinstance(key, str) or not callable(key):
+        raise ConfigurationError(
+            f"key must be a key source, not {key!r}: use keys.from_header('X-Delivery-Id'), "
+            "keys.from_json('/id'), keys.from_form('idempotency_key') or a function of the request"
+        )
+    return key  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Options:
+    """Every option, validated. Build with :meth:`build`, which raises
+    :class:`~idempotency_middleware.errors.ConfigurationError` naming the bad option."""
+
+    store: Store
+    key: KeySource
+    methods: frozenset[str]
+    ttl: float
+    lease: float
+    in_flight: InFlight
+    wait_timeout: float
+    max_request_bytes: int
+    max_response_bytes: int
+    on_store_error: OnStoreError
+    scope: ScopeFunction
+    fingerprint: FingerprintFunction
+    include: PathTemplates
+    required: PathTemplates
+    exclude: PathTemplates
+    secret: bytes | None
+    not_stored: frozenset[int]
+    new_owner: Callable[[], str] = field(default=lambda: secrets.token_hex(16))
+
+    @property
+    def key_needs_body(self) -> bool:
+        """True when the key is read from the body (JSON pointer, form field, function)."""
+        return bool(getattr(self.key, "needs_body", True))
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        store: Store | None = None,
+        header: str | None = None,
+        key: Any = None,
+        methods: Iterable[str] = ("POST", "PATCH"),
+        ttl: float = 86_400,
+        lease: float = 60,
+        in_flight: str = "reject",
+        wait_timeout: float = 30,
+        max_request_bytes: int = 10 * 2**20,
+        max_response_bytes: int = 2**20,
+        on_store_error: str = "fail_closed",
+        scope: ScopeFunction | None = None,
+        fingerprint: Any = None,
+        fingerprint_headers: Iterable[str] = (),
+        include: Iterable[str] = (),
+        required: Iterable[str] = (),
+        exclude: Iterable[str] = (),
+        secret: str | bytes | None = None,
+        max_key_length: int = DEFAULT_MAX_KEY_LENGTH,
+        not_stored: Iterable[int] = DEFAULT_NOT_STORED,
+    ) -> Options:
+        """Check every option and return the compiled :class:`Options`."""
+        if store is None:
+            raise ConfigurationError(f"store is required: {_STORE_CHOICES}")
+        if not isinstance(store, Store):
+            raise ConfigurationError(f"store must be a Store, not {store!r}: {_STORE_CHOICES}")
+        if in_flight not in ("reject", "wait"):
+            raise ConfigurationError(f"in_flight must be 'reject' or 'wait', not {in_flight!r}")
+        if on_store_error not in ("fail_closed", "fail_open"):
+            raise ConfigurationError(
+                f"on_store_error must be 'fail_closed' or 'fail_open', not {on_store_error!r}"
+            )
+        if isinstance(methods, str):
+            raise ConfigurationError(
+                f"methods must be a list of methods, such as ['POST'], not {methods!r}"
+            )
+        if scope is not None and not callable(scope):
+            raise ConfigurationError(f"scope must be a function of the request, not {scope!r}")
+        if isinstance(fingerprint_headers, str):
+            raise ConfigurationError(
+                "fingerprint_headers must be a list of header names, such as "
+                f"[{fingerprint_headers!r}], not a string"
+            )
+        if isinstance(secret, str):
+            secret = secret.encode()
+        if secret is not None and (not isinstance(secret, bytes) or not secret):
+            raise ConfigurationError(
+                f"secret must be a non-empty str or bytes, not {secret!r}; "
+                "leave it unset to use plain SHA-256"
+            )
+        return cls(
+            store=store,
+            key=_key_source(header, key, int(_positive("max_key_length", max_key_length))),
+            methods=frozenset(m.upper() for m in methods),
+            ttl=_positive("ttl", ttl),
+            lease=_positive("lease", lease),
+            in_flight=in_flight,  # type: ignore[arg-type]
+            wait_timeout=_positive("wait_timeout", wait_timeout),
+            max_request_bytes=int(_positive("max_request_bytes", max_request_bytes)),
+            max_response_bytes=int(_positive("max_response_bytes", max_response_bytes)),
+            on_store_error=on_store_error,  # type: ignore[arg-type]
+            scope=scope or default_scope,
+            fingerprint=_fingerprint(fingerprint, fingerprint_headers),
+            include=PathTemplates(include, option="include"),
+            required=PathTemplates(required, option="required"),
+            exclude=PathTemplates(exclude, option="exclude"),
+            secret=secret,
+            not_stored=frozenset(not_stored),
+        )

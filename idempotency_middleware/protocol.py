@@ -1,0 +1,205 @@
+"""The decisions of the middleware, with no I/O: what to do with a request, step by step.
+
+Adapters first ask :func:`inspect` what a request needs (pass it through, answer a
+problem, or read its body); with the body read, :func:`exchange` is a generator that
+yields the steps its driver performs (claim, sleep, respond, execute, complete,
+release) and receives their results, like the state machine of h11.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Any
+
+from idempotency_middleware.errors import StoreError
+from idempotency_middleware.keys import InvalidKeyError
+from idempotency_middleware.options import Options
+from idempotency_middleware.problems import Problem, ProblemType
+from idempotency_middleware.records import Claim, RecordState
+from idempotency_middleware.request import Request
+from idempotency_middleware.responses import is_storable, replay
+from idempotency_middleware.scope import lookup_key
+from idempotency_middleware.steps import (
+    AppResult,
+    ClaimStep,
+    CompleteStep,
+    Done,
+    Execute,
+    ReleaseStep,
+    Respond,
+    Sleep,
+)
+
+__all__ = [
+    "PassThrough",
+    "ReadBody",
+    "exchange",
+    "inspect",
+    "key_of",
+    "too_large",
+    "without_key",
+]
+
+_FIRST_POLL = 0.01
+_MAX_POLL = 0.2
+
+
+@dataclass(frozen=True)
+class PassThrough:
+    """Not covered, or covered without a key: call the app untouched."""
+
+
+@dataclass(frozen=True)
+class ReadBody:
+    """Read the body, up to ``limit`` bytes, then run :func:`exchange`.
+
+    ``key`` is the key when the headers gave it, None when it is in the body.
+    """
+
+    limit: int
+    key: str | None = None
+
+
+Exchange = Generator[Any, Any, None]
+
+
+# The outcome names of SEMANTICS section 8, where they differ from the problem's slug.
+_OUTCOMES = {
+    ProblemType.KEY_REUSED: "mismatch",
+    ProblemType.REQUEST_IN_PROGRESS: "in-progress",
+    ProblemType.RESPONSE_NOT_REPLAYABLE: "not-replayable",
+}
+
+
+def _problem(kind: ProblemType, detail: str, retry_after: float | None = None) -> Respond:
+    outcome = _OUTCOMES.get(kind, kind.slug)
+    return Respond(Problem(kind, detail, retry_after).response(), outcome)
+
+
+def _covered(options: Options, method: str, path: str) -> bool:
+    if method not in options.methods or options.exclude.matches(path):
+        return False
+    return not options.include or options.include.matches(path) or options.required.matches(path)
+
+
+def without_key(options: Options, path: str) -> PassThrough | Respond:
+    """A covered request without a key runs normally, unless its route requires one."""
+    if options.required.matches(path):
+        return _problem(
+            ProblemType.KEY_MISSING,
+            "This endpoint requires an idempotency key: send a unique Idempotency-Key "
+            "header (a UUID) and reuse it on every retry of this request.",
+        )
+    return PassThrough()
+
+
+def key_of(options: Options, request: Request) -> str | Respond | None:
+    """The key of ``request``, a 400 ``key-invalid`` answer, or None when it has none."""
+    try:
+        return options.key(request)
+    except InvalidKeyError as exc:
+        return _problem(ProblemType.KEY_INVALID, str(exc))
+
+
+def inspect(options: Options, head: Request) -> PassThrough | ReadBody | Respond:
+    """Decide from method, path and headers alone what a request needs."""
+    if not _covered(options, head.method, head.path):
+        return PassThrough()
+    if not options.key_needs_body:
+        key = key_of(options, head)
+        if isinstance(key, Respond):
+            return key
+        if key is None:
+            return without_key(options, head.path)
+        return ReadBody(options.max_request_bytes, key)
+    return ReadBody(options.max_request_bytes)
+
+
+def too_large(options: Options) -> Respond:
+    """The answer to a keyed request whose body is over ``max_request_bytes``."""
+    return _problem(
+        ProblemType.REQUEST_TOO_LARGE,
+        f"The request body is over {options.max_request_bytes} bytes, the most this "
+        "endpoint reads to recognise a retry; send a smaller body.",
+    )
+
+
+def _answer_standing(options: Options, claim: Claim, fingerprint: str) -> Respond | None:
+    record = claim.record
+    assert record is not None
+    if record.fingerprint != fingerprint:
+        return _problem(
+            ProblemType.KEY_REUSED,
+            "This idempotency key was already used for a different request (another "
+            "body, endpoint or method); use a new key for a new request.",
+        )
+    if record.state is RecordState.COMPLETED:
+        if record.response is None:
+            return _problem(
+                ProblemType.RESPONSE_NOT_REPLAYABLE,
+                "The original request ran and succeeded, but its response was too large "
+                "or streamed and was not stored; do not retry it, fetch the result instead.",
+            )
+        return Respond(replay(record.response), "replayed")
+    return None
+
+
+def exchange(options: Options, request: Request, key: str) -> Exchange:
+    """Run one keyed request through its record: the generator of steps for a driver."""
+    scope_key = lookup_key(options.scope(request), key, options.secret)
+    fingerprint = options.fingerprint(request)
+    owner = options.new_owner()
+    deadline: float | None = None
+    poll = _FIRST_POLL
+    while True:
+        try:
+            claim: Claim = yield ClaimStep(scope_key, owner, fingerprint, options.lease)
+        except StoreError:
+            if options.on_store_error == "fail_open":
+                yield Execute(protected=False, outcome="fail-open")
+                return
+            yield _problem(
+                ProblemType.STORE_UNAVAILABLE,
+                "The idempotency store cannot be reached, so this request was not run; "
+                "retry it with the same key.",
+                retry_after=1,
+            )
+            return
+        if claim.claimed:
+            break
+        answer = _answer_standing(options, claim, fingerprint)
+        if answer is not None:
+            yield answer
+            return
+        assert claim.record is not None
+        lease_left = claim.record.expires_at - claim.now
+        if options.in_flight == "wait":
+            deadline = claim.now + options.wait_timeout if deadline is None else deadline
+            if claim.now < deadline:
+                yield Sleep(max(0.001, min(poll, deadline - claim.now, lease_left)))
+                poll = min(poll * 2, _MAX_POLL)
+                continue
+        yield _problem(
+            ProblemType.REQUEST_IN_PROGRESS,
+            "A request with this idempotency key is still running; retry after the "
+            "number of seconds in Retry-After to get its response.",
+            retry_after=max(1.0, math.ceil(lease_left)),
+        )
+        return
+    result: AppResult = yield Execute(protected=True, outcome="executed")
+    if result.raised or not is_storable(result.status, options.not_stored):
+        try:
+            held = yield ReleaseStep(scope_key, owner)
+        except StoreError:
+            yield Done("release-failed")
+            return
+        yield Done("released" if held else "lease-lost")
+        return
+    try:
+        held = yield CompleteStep(scope_key, owner, result.response, options.ttl)
+    except StoreError:
+        yield Done("completion-failed")
+        return
+    yield Done("executed" if held else "lease-lost")

@@ -1,0 +1,95 @@
+"""What is stored of a response and how it is replayed (SEMANTICS section 6)."""
+
+from __future__ import annotations
+
+from idempotency_middleware.records import Headers, StoredResponse
+
+__all__ = [
+    "DEFAULT_NOT_STORED",
+    "ResponseCapture",
+    "is_storable",
+    "replay",
+    "storable_headers",
+]
+
+DEFAULT_NOT_STORED = frozenset({401, 403, 407, 408, 409, 425, 429})
+"""Statuses below 500 that are not stored: a retry of them should run again."""
+
+_NEVER_STORED = frozenset(
+    {
+        b"set-cookie",
+        b"date",
+        b"content-length",
+        b"connection",
+        b"keep-alive",
+        b"proxy-connection",
+        b"proxy-authenticate",
+        b"transfer-encoding",
+        b"upgrade",
+        b"te",
+        b"trailer",
+    }
+)
+
+
+def is_storable(status: int, not_stored: frozenset[int] = DEFAULT_NOT_STORED) -> bool:
+    """True if a response with ``status`` completes the record; else the claim is released."""
+    return status < 500 and status not in not_stored
+
+
+def storable_headers(headers: Headers) -> Headers:
+    """The header lines kept for replay: cookies (credentials), ``Date``, hop-by-hop
+    headers and those named by ``Connection`` are dropped; ``Content-Length`` is
+    recomputed at replay."""
+    dropped = set(_NEVER_STORED)
+    for name, value in headers:
+        if name.lower() == b"connection":
+            dropped.update(token.strip().lower() for token in value.split(b","))
+    return tuple((name.lower(), value) for name, value in headers if name.lower() not in dropped)
+
+
+def replay(stored: StoredResponse) -> StoredResponse:
+    """The response sent to a duplicate: the stored one, with ``Content-Length`` and
+    ``Idempotent-Replayed: true`` added."""
+    length: Headers = ()
+    # RFC 9110 section 8.6: no Content-Length on 1xx, 204 and 304.
+    if stored.status >= 200 and stored.status not in (204, 304):
+        length = ((b"content-length", str(len(stored.body)).encode()),)
+    headers = (*stored.headers, *length, (b"idempotent-replayed", b"true"))
+    return StoredResponse(stored.status, headers, stored.body)
+
+
+class ResponseCapture:
+    """A copy of the response the app sends, kept up to ``limit`` body bytes.
+
+    The original is forwarded untouched as it is produced; a response that outgrows
+    the limit (large, streamed, server-sent events) completes without a body.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.status = 0
+        self.headers: Headers = ()
+        self._chunks: list[bytes] = []
+        self._size = 0
+        self.overflowed = False
+
+    def start(self, status: int, headers: Headers) -> None:
+        self.status = status
+        self.headers = headers
+
+    def body(self, chunk: bytes) -> None:
+        if self.overflowed or not chunk:
+            return
+        self._size += len(chunk)
+        if self._size > self.limit:
+            self.overflowed = True
+            self._chunks.clear()
+        else:
+            self._chunks.append(chunk)
+
+    def stored(self) -> StoredResponse | None:
+        """The response to store, or None when it outgrew the limit."""
+        if self.overflowed:
+            return None
+        return StoredResponse(self.status, storable_headers(self.headers), b"".join(self._chunks))

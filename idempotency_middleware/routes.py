@@ -1,0 +1,51 @@
+"""Path templates such as ``/orders/{id}``, matched before routing (SEMANTICS section 1)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from idempotency_middleware.errors import ConfigurationError
+
+__all__ = ["PathTemplates"]
+
+_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::(path|str))?\}")
+
+
+def _compile(option: str, template: str) -> str:
+    if not isinstance(template, str) or not template.startswith("/"):
+        raise ConfigurationError(f"{option}: path template {template!r} must start with '/'")
+    pattern = ""
+    position = 0
+    for match in [*_PARAM.finditer(template), None]:
+        literal = template[position : match.start() if match else len(template)]
+        if "{" in literal or "}" in literal:
+            raise ConfigurationError(
+                f"{option}: path template {template!r} has a malformed parameter; "
+                "write {name} or {name:path}"
+            )
+        pattern += re.escape(literal)
+        if match is not None:
+            pattern += ".+" if match.group(2) == "path" else "[^/]+"
+            position = match.end()
+    return pattern
+
+
+class PathTemplates:
+    """A set of path templates: ``{name}`` matches one segment, ``{name:path}`` the rest."""
+
+    def __init__(self, templates: Iterable[str], *, option: str = "path templates") -> None:
+        if isinstance(templates, str):
+            raise ConfigurationError(
+                f"{option} must be a list of path templates, such as [{templates!r}], not a string"
+            )
+        self.templates = tuple(templates)
+        patterns = [_compile(option, t) for t in self.templates]
+        self._regex = re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
+
+    def __bool__(self) -> bool:
+        return self._regex is not None
+
+    def matches(self, path: str) -> bool:
+        """True if ``path`` matches one of the templates."""
+        return self._regex is not None and self._regex.fullmatch(path) is not None

@@ -1,0 +1,127 @@
+"""The steps the protocol asks its driver to take, and the answers it expects back.
+
+Store steps name one store operation; the sync driver calls its sync face and the
+async driver its async face, so the decision logic exists once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from idempotency_middleware.records import Claim, Headers, StoredResponse
+from idempotency_middleware.stores.base import Store
+
+__all__ = [
+    "AppResult",
+    "ClaimStep",
+    "CompleteStep",
+    "Done",
+    "Execute",
+    "ReleaseStep",
+    "Respond",
+    "Sleep",
+    "StoreStep",
+]
+
+
+class StoreStep:
+    """A step the driver performs, sending back what it returned."""
+
+    def run(self, store: Store) -> Any:
+        raise NotImplementedError
+
+    async def arun(self, store: Store) -> Any:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class ClaimStep(StoreStep):
+    key: str
+    owner: str
+    fingerprint: str
+    lease: float
+
+    def run(self, store: Store) -> Claim:
+        return store.claim(self.key, self.owner, self.fingerprint, self.lease)
+
+    async def arun(self, store: Store) -> Claim:
+        return await store.aclaim(self.key, self.owner, self.fingerprint, self.lease)
+
+
+@dataclass(frozen=True)
+class CompleteStep(StoreStep):
+    key: str
+    owner: str
+    response: StoredResponse | None
+    ttl: float
+
+    def run(self, store: Store) -> bool:
+        return store.complete(self.key, self.owner, self.response, self.ttl)
+
+    async def arun(self, store: Store) -> bool:
+        return await store.acomplete(self.key, self.owner, self.response, self.ttl)
+
+
+@dataclass(frozen=True)
+class ReleaseStep(StoreStep):
+    key: str
+    owner: str
+
+    def run(self, store: Store) -> bool:
+        return store.release(self.key, self.owner)
+
+    async def arun(self, store: Store) -> bool:
+        return await store.arelease(self.key, self.owner)
+
+
+@dataclass(frozen=True)
+class Sleep(StoreStep):
+    """Wait before claiming again (``in_flight="wait"``)."""
+
+    seconds: float
+
+    def run(self, store: Store) -> None:
+        time.sleep(self.seconds)
+
+    async def arun(self, store: Store) -> None:
+        await asyncio.sleep(self.seconds)
+
+
+@dataclass(frozen=True)
+class Respond:
+    """Answer the client with ``response`` instead of calling the app."""
+
+    response: StoredResponse
+    outcome: str
+
+
+@dataclass(frozen=True)
+class Execute:
+    """Call the app; ``protected`` is False when failing open without a store."""
+
+    protected: bool
+    outcome: str
+
+
+@dataclass(frozen=True)
+class Done:
+    """The exchange is over; ``outcome`` names what happened to the record."""
+
+    outcome: str
+
+
+@dataclass(frozen=True)
+class AppResult:
+    """What the app produced, as the driver hands it back after :class:`Execute`.
+
+    ``raised`` is True when the app raised or ended without a complete response;
+    ``response`` is None when the body outgrew the capture limit.
+    """
+
+    status: int
+    headers: Headers
+    raised: bool
+    response: StoredResponse | None

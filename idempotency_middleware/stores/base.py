@@ -1,0 +1,96 @@
+"""The contract every store fulfils, once for sync callers and once for async ones.
+
+A store keeps one record per lookup key and offers four atomic operations. Each store
+class implements both faces, so one store object serves a sync adapter (Django, Flask)
+and an async one (ASGI) alike. Every driver error is raised as
+:class:`~idempotency_middleware.errors.StoreError`.
+"""
+
+from __future__ import annotations
+
+import abc
+
+from idempotency_middleware.records import Claim, Record, StoredResponse
+
+__all__ = ["Store"]
+
+
+class Store(abc.ABC):
+    """Base class of the stores.
+
+    Operation contract (shared by the sync and async faces):
+
+    ``claim(key, owner, fingerprint, lease)``
+        In one atomic operation: if no live record holds ``key`` (none at all, an
+        in-progress record whose lease has expired, or a completed record past its
+        retention), write an in-progress record owned by ``owner`` whose lease ends
+        ``lease`` seconds from now, and answer ``Claim(claimed=True)``. If the standing
+        record is in progress and owned by ``owner`` (a claim re-sent after a dropped
+        connection), answer ``claimed=True`` too. Otherwise leave the record untouched
+        and answer it, ``claimed=False``.
+
+    ``complete(key, owner, response, ttl)``
+        If ``owner`` still holds ``key``, turn the record into a completed one holding
+        ``response`` (None: completed without a replayable body) that expires ``ttl``
+        seconds from now, and answer True. Otherwise change nothing and answer False.
+
+    ``release(key, owner)``
+        If ``owner`` still holds ``key``, delete the record and answer True; otherwise
+        change nothing and answer False.
+
+    ``get(key)``
+        The live record for ``key``, or None. Expired records read as None.
+    """
+
+    @abc.abstractmethod
+    def claim(self, key: str, owner: str, fingerprint: str, lease: float) -> Claim:
+        """Claim ``key`` for ``owner`` or return the record that stands."""
+
+    @abc.abstractmethod
+    def complete(self, key: str, owner: str, response: StoredResponse | None, ttl: float) -> bool:
+        """Store the response of ``owner``'s request; False if the lease was lost."""
+
+    @abc.abstractmethod
+    def release(self, key: str, owner: str) -> bool:
+        """Drop ``owner``'s claim so the key can run again; False if it was not held."""
+
+    @abc.abstractmethod
+    def get(self, key: str) -> Record | None:
+        """Return the live record for ``key``, or None."""
+
+    @abc.abstractmethod
+    async def aclaim(self, key: str, owner: str, fingerprint: str, lease: float) -> Claim:
+        """Async face of :meth:`claim`."""
+
+    @abc.abstractmethod
+    async def acomplete(
+        self, key: str, owner: str, response: StoredResponse | None, ttl: float
+    ) -> bool:
+        """Async face of :meth:`complete`."""
+
+    @abc.abstractmethod
+    async def arelease(self, key: str, owner: str) -> bool:
+        """Async face of :meth:`release`."""
+
+    @abc.abstractmethod
+    async def aget(self, key: str) -> Record | None:
+        """Async face of :meth:`get`."""
+
+    @abc.abstractmethod
+    def purge(self) -> int:
+        """Delete expired records and return how many went (0 where the backend expires
+        records by itself)."""
+
+    @abc.abstractmethod
+    def forget(self, key: str) -> bool:
+        """Delete the record for ``key`` whatever its state; True if there was one."""
+
+    @abc.abstractmethod
+    def clear(self) -> None:
+        """Delete every record of this store's namespace (for tests)."""
+
+    def close(self) -> None:  # noqa: B027 - most stores hold nothing to release
+        """Release connections held by the sync face."""
+
+    async def aclose(self) -> None:  # noqa: B027
+        """Release connections held by the async face."""

@@ -1,0 +1,143 @@
+"""The engines of :class:`~idempotency_middleware.stores.sql.SQLAlchemyStore`.
+
+From a URL the store builds engines that spend one round trip per statement (autocommit,
+no ROLLBACK on return to the pool, no pre-ping) and give up within set times, so an
+unreachable server turns into a prompt ``store-unavailable`` rather than a hung request.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
+
+from idempotency_middleware.errors import ConfigurationError
+
+__all__ = ["EngineFactory", "async_url", "is_memory", "sync_url"]
+
+_T = TypeVar("_T")
+
+_ASYNC_DRIVERS = {"postgresql": "psycopg", "sqlite": "aiosqlite", "mysql": "asyncmy"}
+# Drivers whose autocommit state SQLAlchemy can read, so it can skip the ROLLBACK it would
+# otherwise send when a connection goes back to the pool: one round trip per operation.
+_AUTOCOMMIT_AWARE = {"psycopg", "pymysql", "asyncmy", "pysqlite", "aiosqlite"}
+# Below the idle timeouts of MySQL (8 h) and of the usual proxies and load balancers. A
+# pre-ping would catch stale connections too, at one more round trip on every checkout;
+# the store instead retries once on a connection found dead.
+_POOL_RECYCLE = 1800
+
+
+def sync_url(url: str | URL) -> URL:
+    """Parse ``url``; bare ``postgresql://`` means psycopg 3, which has an async mode."""
+    parsed = sa.make_url(url)
+    if parsed.drivername == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def is_memory(url: URL) -> bool:
+    """True for an in-memory SQLite database."""
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def async_url(url: URL) -> URL | None:
+    """The URL of the same database through an async driver, None where there is none."""
+    backend = url.get_backend_name()
+    driver = _ASYNC_DRIVERS.get("mysql" if backend == "mariadb" else backend)
+    if driver is None or is_memory(url):
+        return None
+    derived = url.set(drivername=f"{backend}+{driver}")
+    try:
+        derived.get_dialect().import_dbapi()
+    except ImportError as exc:
+        raise ConfigurationError(
+            f"the async face of SQLAlchemyStore on {backend} needs the {driver} package: "
+            f"install it or pass async_engine"
+        ) from exc
+    return derived
+
+
+@dataclass(frozen=True)
+class EngineFactory:
+    """Builds engines with the store's timeouts and the caller's ``extra`` options."""
+
+    connect_timeout: float
+    statement_timeout: float
+    extra: Mapping[str, Any]
+
+    def sync(self, url: URL) -> Engine:
+        """A sync engine for ``url``."""
+        return _create(sa.create_engine, url, self._options(url))
+
+    def asynchronous(self, url: URL) -> AsyncEngine:
+        """An async engine for ``url``; its pooled connections belong to one event loop."""
+        return _create(create_async_engine, url, self._options(url))
+
+    def _options(self, url: URL) -> dict[str, Any]:
+        driver = url.get_driver_name()
+        options: dict[str, Any] = {"isolation_level": "AUTOCOMMIT", "hide_parameters": True}
+        if driver in _AUTOCOMMIT_AWARE:
+            options["skip_autocommit_rollback"] = True
+        connect_args: dict[str, Any] = {}
+        if url.get_backend_name() == "sqlite":
+            connect_args["timeout"] = self.statement_timeout
+            if is_memory(url):
+                # One connection, or every checkout would see a new, empty database.
+                options["poolclass"] = StaticPool
+                connect_args["check_same_thread"] = False
+        else:
+            options.update(pool_timeout=self.connect_timeout, pool_recycle=_POOL_RECYCLE)
+        statement_ms = round(self.statement_timeout * 1000)
+        if driver == "psycopg":
+            connect_args.update(
+                connect_timeout=max(2, math.ceil(self.connect_timeout)),
+                options=f"-c statement_timeout={statement_ms}",
+                # A server that vanished without closing the socket is noticed within
+                # tcp_user_timeout (data unacknowledged) or the keepalive probes (idle).
+                tcp_user_timeout=statement_ms,
+                keepalives=1,
+                keepalives_idle=max(1, math.ceil(self.connect_timeout)),
+                keepalives_interval=1,
+                keepalives_count=3,
+            )
+        elif driver == "pymysql":
+            connect_args.update(
+                connect_timeout=self.connect_timeout,
+                read_timeout=self.statement_timeout,
+                write_timeout=self.statement_timeout,
+            )
+        elif driver == "asyncmy":
+            connect_args["connect_timeout"] = self.connect_timeout
+        options.update(self.extra)
+        options["connect_args"] = {**connect_args, **self.extra.get("connect_args", {})}
+        return options
+
+
+def _create(factory: Callable[..., _T], url: URL, options: dict[str, Any]) -> _T:
+    try:
+        engine = factory(url, **options)
+    except (sa_exc.ArgumentError, ImportError, TypeError) as exc:
+        raise ConfigurationError(
+            f"SQLAlchemyStore cannot build an engine for {url!r}: {exc}"
+        ) from exc
+    sync_engine = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
+    if url.get_backend_name() == "sqlite" and not is_memory(url):
+        event.listen(sync_engine, "connect", _use_wal)
+    return engine
+
+
+def _use_wal(dbapi_connection: Any, _record: Any) -> None:
+    # Readers and the writer of several processes proceed side by side in WAL mode.
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+    finally:
+        cursor.close()

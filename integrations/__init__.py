@@ -1,0 +1,1 @@
+"""Runnable example apps and the demo; never shipped in the wheel."""

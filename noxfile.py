@@ -1,0 +1,40 @@
+"""Sessions: ``nox -s lint tests`` is what CI runs; ``nox -s demo`` plays the three cases."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["lint", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole test suite on this interpreter, against the real servers."""
+    session.install("-e", ".[test]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff and mypy --strict over the package, the tests and the integrations."""
+    session.install("-e", ".[test,lint]")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("mypy")
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """Run the three cases of the mission against a real server on SQLite."""
+    session.install("-e", ".[demo]")
+    session.run("python", "-m", "integrations.demo", *session.posargs)
+
+
+@nox.session(python=PYTHONS)
+def matrix(session: nox.Session) -> None:
+    """The test suite on every supported Python, from the built wheel."""
+    session.install(".[test]")
+    session.run("pytest", "-p", "no:cacheprovider", *session.posargs)

@@ -1,0 +1,64 @@
+"""The store kinds under test, and one awaitable interface over both faces of a store."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from idempotency_middleware.records import Claim, Record, StoredResponse
+from idempotency_middleware.stores.base import Store
+from tests.support.databases import SERVER_URLS, sqlite_url
+
+LEASE = 60.0
+TTL = 3600.0
+
+SQL_KINDS = [
+    pytest.param("sqlite"),
+    pytest.param("postgres", marks=pytest.mark.postgres),
+    pytest.param("mariadb", marks=pytest.mark.mariadb),
+]
+KINDS = [pytest.param("memory"), *SQL_KINDS]
+
+
+def digest(name: str) -> str:
+    """A lookup key shaped like the real ones: a 64-character hex digest."""
+    return hashlib.sha256(name.encode()).hexdigest()
+
+
+def database_url(kind: str, directory: Path) -> str:
+    """The URL of a SQL store kind; SQLite lives in ``directory``."""
+    return sqlite_url(directory) if kind == "sqlite" else SERVER_URLS[kind]
+
+
+class Face:
+    """One face of a store, awaited alike whether it is the sync or the async one."""
+
+    def __init__(self, store: Store, face: str) -> None:
+        self.store = store
+        self.is_async = face == "async"
+
+    async def claim(
+        self, key: str, owner: str, fingerprint: str = "fingerprint", lease: float = LEASE
+    ) -> Claim:
+        if self.is_async:
+            return await self.store.aclaim(key, owner, fingerprint, lease)
+        return self.store.claim(key, owner, fingerprint, lease)
+
+    async def complete(
+        self, key: str, owner: str, response: StoredResponse | None, ttl: float = TTL
+    ) -> bool:
+        if self.is_async:
+            return await self.store.acomplete(key, owner, response, ttl)
+        return self.store.complete(key, owner, response, ttl)
+
+    async def release(self, key: str, owner: str) -> bool:
+        if self.is_async:
+            return await self.store.arelease(key, owner)
+        return self.store.release(key, owner)
+
+    async def get(self, key: str) -> Record | None:
+        if self.is_async:
+            return await self.store.aget(key)
+        return self.store.get(key)

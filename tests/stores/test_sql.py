@@ -1,0 +1,310 @@
+"""What only the SQL store promises: real processes, round trips, faults, decoding."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from idempotency_middleware.clock import ManualClock
+from idempotency_middleware.errors import ConfigurationError, RecordDecodeError, StoreError
+from idempotency_middleware.records import RecordState, StoredResponse
+from idempotency_middleware.stores.sql import SQLAlchemyStore
+from tests.stores.faces import LEASE, SQL_KINDS, TTL, Face, database_url, digest
+from tests.support.databases import (
+    MARIADB_URL,
+    SERVER_URLS,
+    address,
+    claim_in_process,
+    create_in_process,
+    drop_table,
+    sql_store,
+    unique_table_name,
+)
+from tests.support.proxy import Proxy
+
+KEY = digest("key")
+RESPONSE = StoredResponse(201, ((b"content-type", b"text/plain"),), b"created")
+SERVER_KINDS = [
+    pytest.param("postgres", marks=pytest.mark.postgres),
+    pytest.param("mariadb", marks=pytest.mark.mariadb),
+]
+FACES = ["sync", "async"]
+
+
+def run_processes(target: Callable[..., None], arguments: Sequence[tuple[Any, ...]]) -> list[str]:
+    """Start one process per argument tuple, released together by a barrier that is
+    passed after the arguments, and collect what each put on the queue after it."""
+    # Forked from a clean server that has imported the store once: fast, and without
+    # the threads and connections of the test process that a plain fork would copy.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["tests.support.databases"])
+    start = context.Barrier(len(arguments))
+    results = context.Queue()
+    processes = [context.Process(target=target, args=(*args, start, results)) for args in arguments]
+    for process in processes:
+        process.start()
+    try:
+        return [results.get(timeout=120) for _ in processes]
+    finally:
+        for process in processes:
+            process.join(timeout=30)
+        results.close()
+
+
+@pytest.mark.parametrize("kind", SQL_KINDS)
+def test_one_of_sixteen_processes_claims_a_key(kind: str, tmp_path: Path) -> None:
+    url = database_url(kind, tmp_path)
+    with sql_store(url) as store:
+        outcomes = run_processes(
+            claim_in_process,
+            [(url, store.table.name, KEY, f"owner-{number}") for number in range(16)],
+        )
+        record = store.get(KEY)
+
+    assert sorted(outcomes) == ["claimed"] + ["refused"] * 15
+    assert record is not None
+    assert record.state is RecordState.IN_PROGRESS
+
+
+@pytest.mark.parametrize("kind", SQL_KINDS)
+def test_workers_creating_the_table_at_once_all_succeed(kind: str, tmp_path: Path) -> None:
+    url = database_url(kind, tmp_path)
+    table_name = unique_table_name()
+    try:
+        outcomes = run_processes(create_in_process, [(url, table_name)] * 8)
+        with sql_store(url, table_name=table_name, create_table=False) as store:
+            assert (store.claim(KEY, "owner-a", "fingerprint", LEASE)).claimed
+    finally:
+        drop_table(url, table_name)
+
+    assert outcomes == ["ok"] * 8
+
+
+@pytest.mark.parametrize("face_name", FACES)
+@pytest.mark.parametrize("kind", SERVER_KINDS)
+async def test_fresh_request_costs_two_round_trips_and_replay_one(
+    kind: str, face_name: str
+) -> None:
+    url = SERVER_URLS[kind]
+    with Proxy(*address(url)) as proxy, sql_store(url, proxy=proxy) as store:
+        face = Face(store, face_name)
+        try:
+            # Connecting, and psycopg preparing a statement on its sixth run, cost extra
+            # round trips once per connection: count from the steady state.
+            for number in range(6):
+                await face.claim(digest(f"warm-up-{number}"), "owner-a")
+                await face.complete(digest(f"warm-up-{number}"), "owner-a", RESPONSE)
+                await face.claim(digest(f"warm-up-{number}"), "owner-b")
+            proxy.reset()
+            await face.claim(KEY, "owner-a")
+            await face.complete(KEY, "owner-a", RESPONSE)
+            fresh = proxy.round_trips
+            proxy.reset()
+            replay = await face.claim(KEY, "owner-b")
+            replayed = proxy.round_trips
+        finally:
+            await store.aclose()
+
+    assert replay.record is not None
+    assert replay.record.response == RESPONSE
+    assert (fresh, replayed) == (2, 1)
+
+
+@pytest.mark.parametrize("face_name", FACES)
+@pytest.mark.parametrize("kind", SERVER_KINDS)
+async def test_connection_the_server_dropped_is_replaced_unnoticed(
+    kind: str, face_name: str
+) -> None:
+    url = SERVER_URLS[kind]
+    with Proxy(*address(url)) as proxy, sql_store(url, proxy=proxy) as store:
+        face = Face(store, face_name)
+        try:
+            await face.claim(KEY, "owner-a")
+            proxy.drop()
+
+            assert (await face.claim(KEY, "owner-a")).claimed
+            assert await face.complete(KEY, "owner-a", RESPONSE)
+        finally:
+            await store.aclose()
+
+
+@pytest.mark.parametrize("face_name", FACES)
+@pytest.mark.parametrize("kind", SERVER_KINDS)
+async def test_unreachable_server_raises_store_error_promptly(kind: str, face_name: str) -> None:
+    url = SERVER_URLS[kind]
+    with Proxy(*address(url)) as proxy, sql_store(url, proxy=proxy) as store:
+        face = Face(store, face_name)
+        try:
+            await face.get(KEY)
+            proxy.drop()
+            proxy.refuse()
+            started = time.monotonic()
+
+            with pytest.raises(StoreError):
+                await face.claim(KEY, "owner-a")
+
+            assert time.monotonic() - started < 2
+        finally:
+            proxy.heal()
+            await store.aclose()
+
+
+@pytest.mark.parametrize(
+    ("kind", "face_name"),
+    [
+        pytest.param("postgres", "async", marks=pytest.mark.postgres),
+        pytest.param("mariadb", "async", marks=pytest.mark.mariadb),
+        pytest.param("mariadb", "sync", marks=pytest.mark.mariadb),
+    ],
+)
+async def test_server_that_stops_answering_raises_store_error_in_bounded_time(
+    kind: str, face_name: str
+) -> None:
+    # The sync psycopg driver has no read timeout; PostgreSQL's own statement_timeout
+    # and TCP timeouts cover a slow or vanished server, not a silent live peer.
+    url = SERVER_URLS[kind]
+    with (
+        Proxy(*address(url)) as proxy,
+        sql_store(url, proxy=proxy, connect_timeout=1.0, statement_timeout=1.0) as store,
+    ):
+        face = Face(store, face_name)
+        try:
+            await face.get(KEY)
+            proxy.stall()
+            started = time.monotonic()
+
+            with pytest.raises(StoreError):
+                await face.claim(KEY, "owner-a")
+
+            assert time.monotonic() - started < 4
+        finally:
+            proxy.heal()
+            await store.aclose()
+
+
+@pytest.mark.mariadb
+def test_claim_reads_the_record_back_where_insert_has_no_returning(
+    clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # MySQL's path, on MariaDB told that INSERT ... RETURNING does not exist.
+    engine = sa.create_engine(MARIADB_URL)
+    table_name = unique_table_name()
+    store = SQLAlchemyStore(engine, table_name=table_name, clock=clock)
+    monkeypatch.setattr(engine.dialect, "insert_returning", False)
+    try:
+        assert store.claim(KEY, "owner-a", "fingerprint-a", LEASE).claimed
+        assert store.claim(KEY, "owner-a", "fingerprint-a", LEASE).claimed
+        contested = store.claim(KEY, "owner-b", "fingerprint-b", LEASE)
+        assert not contested.claimed
+        assert contested.record is not None
+        assert (contested.record.owner, contested.record.fingerprint) == (
+            "owner-a",
+            "fingerprint-a",
+        )
+        assert store.complete(KEY, "owner-a", RESPONSE, TTL)
+        replay = store.claim(KEY, "owner-b", "fingerprint-b", LEASE)
+        assert replay.record is not None
+        assert replay.record.response == RESPONSE
+        clock.advance(TTL + 1)
+        assert store.claim(KEY, "owner-b", "fingerprint-b", LEASE).claimed
+    finally:
+        store.close()
+        engine.dispose()
+        drop_table(MARIADB_URL, table_name)
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("state", "lost"), ("format_version", 99), ("headers", b"not json")],
+)
+@pytest.mark.parametrize("kind", SQL_KINDS)
+def test_undecodable_record_raises_record_decode_error(
+    kind: str, column: str, value: object, tmp_path: Path
+) -> None:
+    url = database_url(kind, tmp_path)
+    with sql_store(url) as store:
+        store.claim(KEY, "owner-a", "fingerprint", LEASE)
+        store.complete(KEY, "owner-a", RESPONSE, TTL)
+        engine = sa.create_engine(url)
+        try:
+            with engine.begin() as conn:
+                conn.execute(store.table.update().values({column: value}))
+        finally:
+            engine.dispose()
+
+        with pytest.raises(RecordDecodeError):
+            store.get(KEY)
+        with pytest.raises(RecordDecodeError):
+            store.claim(KEY, "owner-b", "fingerprint", LEASE)
+
+
+@pytest.mark.parametrize("kind", SQL_KINDS)
+def test_async_face_serves_several_event_loops_at_once(kind: str, tmp_path: Path) -> None:
+    # Pooled async connections belong to the loop that opened them: a store shared by
+    # two servers, each with its own loop in its own thread, must keep them apart.
+    start = threading.Barrier(2)
+
+    def serve(name: str) -> list[bool]:
+        async def claims() -> list[bool]:
+            try:
+                outcomes = []
+                for number in range(20):
+                    claim = await store.aclaim(digest(f"{name}-{number}"), name, "f", LEASE)
+                    outcomes.append(claim.claimed)
+                return outcomes
+            finally:
+                await store.aclose()
+
+        start.wait(timeout=30)
+        return asyncio.run(claims())
+
+    with sql_store(database_url(kind, tmp_path)) as store, ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(serve, ["loop-a", "loop-b"]))
+
+    assert results == [[True] * 20] * 2
+
+
+async def test_in_memory_sqlite_serves_both_faces() -> None:
+    store = SQLAlchemyStore("sqlite:///:memory:")
+    try:
+        assert store.claim(KEY, "owner-a", "fingerprint", LEASE).claimed
+        assert not (await store.aclaim(KEY, "owner-b", "fingerprint", LEASE)).claimed
+        assert await store.acomplete(KEY, "owner-a", RESPONSE, TTL)
+        record = store.get(KEY)
+        assert record is not None
+        assert record.response == RESPONSE
+    finally:
+        await store.aclose()
+        store.close()
+
+
+@pytest.mark.postgres
+async def test_store_on_an_engine_of_the_application_serves_both_faces() -> None:
+    engine = sa.create_engine(SERVER_URLS["postgres"])
+    table_name = unique_table_name()
+    store = SQLAlchemyStore(engine, table_name=table_name)
+    try:
+        assert store.claim(KEY, "owner-a", "fingerprint", LEASE).claimed
+        assert await store.acomplete(KEY, "owner-a", RESPONSE, TTL)
+        record = store.get(KEY)
+        assert record is not None
+        assert record.response == RESPONSE
+    finally:
+        await store.aclose()
+        store.close()
+        engine.dispose()
+        drop_table(SERVER_URLS["postgres"], table_name)
+
+
+def test_unsupported_database_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match="SQLAlchemyStore"):
+        SQLAlchemyStore("oracle+nosuchdriver://scott@localhost/db")
