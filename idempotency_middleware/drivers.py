@@ -12,7 +12,22 @@ from typing import Any
 from idempotency_middleware.errors import StoreError
 from idempotency_middleware.events import log_outcome
 from idempotency_middleware.protocol import Exchange
-from idempotency_middleware.steps import AppResult, ClaimStep, Done, Execute, Respond, StoreStep
+from idempotency_middleware.renewal import (
+    AsyncRenewer,
+    Held,
+    SyncRenewer,
+    async_renewer,
+    sync_renewer,
+)
+from idempotency_middleware.steps import (
+    AppResult,
+    ClaimStep,
+    CompleteStep,
+    Done,
+    Execute,
+    Respond,
+    StoreStep,
+)
 from idempotency_middleware.stores.base import Store
 
 __all__ = ["AsyncDriver", "SyncDriver"]
@@ -22,7 +37,35 @@ class _Driver:
     def __init__(self, store: Store, steps: Exchange) -> None:
         self._store = store
         self._steps = steps
-        self._key = ""
+        self._claim: ClaimStep | None = None
+        self._held: Held | None = None
+        self._failed: StoreStep | None = None
+
+    @property
+    def _lease(self) -> float:
+        return 0.0 if self._claim is None else self._claim.lease
+
+    @property
+    def _key(self) -> str:
+        return "" if self._claim is None else self._claim.key
+
+    def _hold(self, step: Respond | Execute, renewer: AsyncRenewer | SyncRenewer) -> None:
+        # The lease is renewed while the app runs, whatever the client does (SEMANTICS 5).
+        if isinstance(step, Execute) and step.protected and self._claim is not None:
+            claim = self._claim
+            self._held = renewer.hold(self._store, claim.key, claim.owner, claim.lease)
+
+    def _drop(self, renewer: AsyncRenewer | SyncRenewer) -> None:
+        if self._held is not None:
+            renewer.drop(self._held)
+            self._held = None
+
+    def _retry_later(self, done: Done, renewer: AsyncRenewer | SyncRenewer) -> None:
+        # SEMANTICS 5: the response has gone out; the completion is retried while the
+        # lease is renewed, so the record completes once the store is back.
+        if done.outcome == "completion-failed" and isinstance(self._failed, CompleteStep):
+            step = self._failed
+            renewer.hold(self._store, step.key, step.owner, self._lease, completion=step)
 
     def _next(self, value: Any, error: StoreError | None) -> Any:
         try:
@@ -30,7 +73,7 @@ class _Driver:
         except StopIteration:
             return Done("fail-open")
         if isinstance(step, ClaimStep):
-            self._key = step.key
+            self._claim = step
         # Execute is logged by the Done that follows it, unless nothing will follow.
         if not isinstance(step, StoreStep) and not (isinstance(step, Execute) and step.protected):
             log_outcome(step.outcome, self._key)
@@ -50,16 +93,20 @@ class SyncDriver(_Driver):
             try:
                 value = step.run(self._store)
             except StoreError as exc:
-                error = exc
+                error, self._failed = exc, step
 
     def begin(self) -> Respond | Execute:
         """Run until the adapter must answer the client or call the app."""
         step: Respond | Execute = self._advance(None)
+        self._hold(step, sync_renewer())
         return step
 
     def finish(self, result: AppResult) -> Done:
         """Hand the app's result back; completes or releases the record."""
+        renewer = sync_renewer()
+        self._drop(renewer)
         done: Done = self._advance(result)
+        self._retry_later(done, renewer)
         return done
 
 
@@ -76,14 +123,18 @@ class AsyncDriver(_Driver):
             try:
                 value = await step.arun(self._store)
             except StoreError as exc:
-                error = exc
+                error, self._failed = exc, step
 
     async def begin(self) -> Respond | Execute:
         """Run until the adapter must answer the client or call the app."""
         step: Respond | Execute = await self._advance(None)
+        self._hold(step, async_renewer())
         return step
 
     async def finish(self, result: AppResult) -> Done:
         """Hand the app's result back; completes or releases the record."""
+        renewer = async_renewer()
+        self._drop(renewer)
         done: Done = await self._advance(result)
+        self._retry_later(done, renewer)
         return done

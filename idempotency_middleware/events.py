@@ -17,6 +17,7 @@ _LEVELS = {
     "completion-failed": logging.ERROR,
     "release-failed": logging.ERROR,
     "lease-lost": logging.WARNING,
+    "renewal-failed": logging.WARNING,
 }
 
 

@@ -34,6 +34,11 @@ class Store(abc.ABC):
         ``response`` (None: completed without a replayable body) that expires ``ttl``
         seconds from now, and answer True. Otherwise change nothing and answer False.
 
+    ``renew(key, owner, lease)``
+        If ``owner`` still holds ``key``, move its lease end to ``lease`` seconds from
+        now and answer True; otherwise change nothing and answer False. Unlike a re-sent
+        claim, it never creates a record, so a renewal racing a release cannot revive it.
+
     ``release(key, owner)``
         If ``owner`` still holds ``key``, delete the record and answer True; otherwise
         change nothing and answer False.
@@ -49,6 +54,10 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def complete(self, key: str, owner: str, response: StoredResponse | None, ttl: float) -> bool:
         """Store the response of ``owner``'s request; False if the lease was lost."""
+
+    @abc.abstractmethod
+    def renew(self, key: str, owner: str, lease: float) -> bool:
+        """Extend ``owner``'s lease on ``key``; False if it no longer holds it."""
 
     @abc.abstractmethod
     def release(self, key: str, owner: str) -> bool:
@@ -67,6 +76,10 @@ class Store(abc.ABC):
         self, key: str, owner: str, response: StoredResponse | None, ttl: float
     ) -> bool:
         """Async face of :meth:`complete`."""
+
+    @abc.abstractmethod
+    async def arenew(self, key: str, owner: str, lease: float) -> bool:
+        """Async face of :meth:`renew`."""
 
     @abc.abstractmethod
     async def arelease(self, key: str, owner: str) -> bool:

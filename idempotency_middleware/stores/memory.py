@@ -103,6 +103,17 @@ class MemoryStore(Store):
             self._put(key, done)
             return True
 
+    def renew(self, key: str, owner: str, lease: float) -> bool:
+        with self._lock:
+            now = self._clock()
+            record = self._held(key, owner, now)
+            if record is None:
+                return False
+            self._records[key] = Record(
+                RecordState.IN_PROGRESS, record.fingerprint, owner, now + lease
+            )
+            return True
+
     def release(self, key: str, owner: str) -> bool:
         with self._lock:
             if self._held(key, owner, self._clock()) is None:
@@ -121,6 +132,9 @@ class MemoryStore(Store):
         self, key: str, owner: str, response: StoredResponse | None, ttl: float
     ) -> bool:
         return self.complete(key, owner, response, ttl)
+
+    async def arenew(self, key: str, owner: str, lease: float) -> bool:
+        return self.renew(key, owner, lease)
 
     async def arelease(self, key: str, owner: str) -> bool:
         return self.release(key, owner)

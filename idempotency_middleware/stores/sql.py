@@ -115,6 +115,10 @@ class SQLAlchemyStore(Store):
         params = _complete_params(key, owner, response, self._clock() + ttl)
         return self._run(partial(_count, self._statements.complete, params)) == 1
 
+    def renew(self, key: str, owner: str, lease: float) -> bool:
+        params = {"p_key": key, "p_owner": owner, "p_expires_at": self._clock() + lease}
+        return self._run(partial(_count, self._statements.renew, params)) == 1
+
     def release(self, key: str, owner: str) -> bool:
         params = {"p_key": key, "p_owner": owner}
         return self._run(partial(_count, self._statements.release, params)) == 1
@@ -134,6 +138,10 @@ class SQLAlchemyStore(Store):
     ) -> bool:
         params = _complete_params(key, owner, response, self._clock() + ttl)
         return await self._arun(partial(_count, self._statements.complete, params)) == 1
+
+    async def arenew(self, key: str, owner: str, lease: float) -> bool:
+        params = {"p_key": key, "p_owner": owner, "p_expires_at": self._clock() + lease}
+        return await self._arun(partial(_count, self._statements.renew, params)) == 1
 
     async def arelease(self, key: str, owner: str) -> bool:
         params = {"p_key": key, "p_owner": owner}

@@ -166,6 +166,9 @@ class Statements:
                 expires_at=sa.bindparam("p_expires_at"),
             )
         )
+        self.renew: Update = (
+            sa.update(table).where(held).values(expires_at=sa.bindparam("p_expires_at"))
+        )
         self.release: Delete = sa.delete(table).where(held)
         self.get = sa.select(*returned).where(c.key == sa.bindparam("p_key"), c.expires_at > now)
         self.forget: Delete = sa.delete(table).where(c.key == sa.bindparam("p_key"))

@@ -9,7 +9,6 @@ import time
 from collections import Counter
 
 import httpx
-import pytest
 
 from idempotency_middleware import ManualClock, MemoryStore, RecordState, StoredResponse
 from idempotency_middleware.asgi import IdempotencyMiddleware
@@ -179,10 +178,6 @@ async def test_expired_lease_of_a_dead_worker_is_taken_over(
     assert service.calls["/orders"] == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lease renewal while the handler runs is not built yet",
-)
 async def test_lease_is_renewed_while_the_handler_runs(make_service: MakeService) -> None:
     service = make_service(lease=0.3)
     first = await start_slow(service, "renew")

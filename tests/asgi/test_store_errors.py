@@ -82,11 +82,6 @@ async def test_failed_completion_still_sends_the_response(
     assert ("completion-failed", logging.ERROR) in outcomes(caplog)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a failed completion is not retried yet; the key stays in progress until the "
-    "lease ends, then the request runs a second time",
-)
 async def test_failed_completion_is_retried(make_service: MakeService) -> None:
     service = make_service(store=CompleteFailsOnceStore())
     first = await service.post("/orders", "lost", json_body={"a": 1})

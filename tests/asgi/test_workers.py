@@ -206,7 +206,6 @@ def test_a_retry_runs_again_after_the_lease_of_a_killed_worker(
     assert retry.json()["id"] == completed.id
 
 
-@pytest.mark.xfail(strict=True, reason="lease renewal while the handler runs is not built yet")
 def test_the_lease_is_renewed_while_the_handler_runs(database: Database, tmp_path: Path) -> None:
     # A client that timed out and retries must find the first attempt still holding the
     # key, however long past the lease the handler runs.

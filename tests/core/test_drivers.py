@@ -251,7 +251,6 @@ async def test_too_large_response_completes_without_body(
     assert (answer.outcome, answer.response.status) == ("not-replayable", 409)
 
 
-@pytest.mark.xfail(strict=True, reason="lease renewal while the handler runs is not built yet")
 async def test_lease_is_renewed_while_the_handler_runs(flavor: str) -> None:
     # SEMANTICS 5: "While the handler runs, its lease is renewed, whatever the client
     # does: a client that timed out and retries must find the first attempt still

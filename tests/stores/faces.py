@@ -53,6 +53,11 @@ class Face:
             return await self.store.acomplete(key, owner, response, ttl)
         return self.store.complete(key, owner, response, ttl)
 
+    async def renew(self, key: str, owner: str, lease: float = LEASE) -> bool:
+        if self.is_async:
+            return await self.store.arenew(key, owner, lease)
+        return self.store.renew(key, owner, lease)
+
     async def release(self, key: str, owner: str) -> bool:
         if self.is_async:
             return await self.store.arelease(key, owner)

@@ -75,6 +75,37 @@ async def test_lease_holds_until_it_expires_then_is_taken_over(
     assert record.expires_at == clock.now + LEASE
 
 
+async def test_renewal_moves_the_lease_end_of_its_owner_only(
+    face: Face, clock: ManualClock
+) -> None:
+    await face.claim(KEY, "owner-a", "fingerprint-a")
+    clock.advance(LEASE - 1)
+
+    assert await face.renew(KEY, "owner-a", lease=LEASE)
+    assert not await face.renew(KEY, "owner-b", lease=LEASE)
+    clock.advance(LEASE - 1)  # past the first lease, within the renewed one
+    assert not (await face.claim(KEY, "owner-b")).claimed
+
+    record = await face.get(KEY)
+    assert record is not None
+    assert (record.owner, record.state) == ("owner-a", RecordState.IN_PROGRESS)
+    assert record.expires_at == clock.now + 1
+
+
+async def test_renewal_never_revives_a_released_or_completed_record(face: Face) -> None:
+    await face.claim(KEY, "owner-a")
+    await face.release(KEY, "owner-a")
+    assert not await face.renew(KEY, "owner-a")
+    assert await face.get(KEY) is None
+
+    await face.claim(KEY, "owner-a")
+    await face.complete(KEY, "owner-a", RESPONSE)
+    assert not await face.renew(KEY, "owner-a")
+    record = await face.get(KEY)
+    assert record is not None
+    assert record.state is RecordState.COMPLETED
+
+
 async def test_owner_whose_lease_was_taken_over_changes_nothing(
     face: Face, clock: ManualClock
 ) -> None:

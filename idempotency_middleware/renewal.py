@@ -1,0 +1,212 @@
+"""Leases that outlive slow handlers: claims held while the app runs are renewed.
+
+A client that timed out and retries must find the first attempt still holding its key
+(SEMANTICS section 5), however long the handler takes. One renewer per process does it
+for every claim: an asyncio task per event loop, or one daemon thread for sync servers.
+Holding a claim costs a set insertion; only claims that have lived half their lease
+are renewed, so a handler faster than that never causes a store call.
+
+The renewer also retries a completion that could not be written when the response was
+sent, renewing the lease meanwhile, so the record still completes once the store is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import threading
+import time
+import weakref
+from dataclasses import dataclass, field
+
+from idempotency_middleware.errors import StoreError
+from idempotency_middleware.events import log_outcome
+from idempotency_middleware.steps import CompleteStep
+from idempotency_middleware.stores.base import Store
+
+__all__ = ["AsyncRenewer", "Held", "SyncRenewer", "async_renewer", "sync_renewer"]
+
+_RENEW_AFTER = 0.5
+"""Renew a lease once this fraction of it has passed since it was last set."""
+_MAX_TICK = 1.0
+
+
+@dataclass(eq=False)
+class Held:
+    """One claim a handler is running under."""
+
+    store: Store
+    key: str
+    owner: str
+    lease: float
+    completion: CompleteStep | None = None
+    renewed_at: float = field(default_factory=time.monotonic)
+
+    def due(self, now: float) -> bool:
+        return self.completion is not None or now - self.renewed_at >= self.lease * _RENEW_AFTER
+
+
+def _tick(held: list[Held]) -> float:
+    shortest = min((h.lease for h in held), default=_MAX_TICK * 4)
+    return max(0.005, min(_MAX_TICK, shortest * _RENEW_AFTER / 2))
+
+
+class AsyncRenewer:
+    """Renews the claims held on one event loop, from one task that lives while any is held."""
+
+    def __init__(self) -> None:
+        self._held: set[Held] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+
+    def hold(
+        self,
+        store: Store,
+        key: str,
+        owner: str,
+        lease: float,
+        completion: CompleteStep | None = None,
+    ) -> Held:
+        """Keep renewing ``owner``'s claim on ``key`` until :meth:`drop`; with
+        ``completion``, retry it until it is written or the lease is lost."""
+        held = Held(store, key, owner, lease, completion)
+        self._held.add(held)
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
+        elif lease * _RENEW_AFTER / 2 < _MAX_TICK:
+            # A lease shorter than the renewer's current sleep must not wait it out.
+            self._wake.set()
+        return held
+
+    def drop(self, held: Held) -> None:
+        """Stop renewing: the handler is done, its record about to be completed or released."""
+        self._held.discard(held)
+
+    async def _run(self) -> None:
+        while self._held:
+            self._wake.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), _tick(list(self._held)))
+            now = time.monotonic()
+            due = [held for held in self._held if held.due(now)]
+            if due:
+                await asyncio.gather(*(self._renew(held, now) for held in due))
+
+    async def _renew(self, held: Held, now: float) -> None:
+        try:
+            if held.completion is not None:
+                if await held.completion.arun(held.store):
+                    self._held.discard(held)
+                    log_outcome("completed-late", held.key)
+                    return
+                kept = False
+            else:
+                kept = await held.store.arenew(held.key, held.owner, held.lease)
+        except StoreError:
+            log_outcome("renewal-failed", held.key)
+            return
+        if kept:
+            held.renewed_at = now
+        elif held in self._held:
+            self._held.discard(held)
+            log_outcome("lease-lost", held.key)
+
+
+class SyncRenewer:
+    """Renews the claims held by the threads of one process, from one daemon thread."""
+
+    def __init__(self) -> None:
+        self._held: set[Held] = set()
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def hold(
+        self,
+        store: Store,
+        key: str,
+        owner: str,
+        lease: float,
+        completion: CompleteStep | None = None,
+    ) -> Held:
+        """Keep renewing ``owner``'s claim on ``key`` until :meth:`drop`; with
+        ``completion``, retry it until it is written or the lease is lost."""
+        held = Held(store, key, owner, lease, completion)
+        with self._lock:
+            self._held.add(held)
+            # A forked worker inherits the renewer but not its thread.
+            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                self._pid = os.getpid()
+                self._thread = threading.Thread(
+                    target=self._run, name="idempotency-renewer", daemon=True
+                )
+                self._thread.start()
+            self._wake.notify()
+        return held
+
+    def drop(self, held: Held) -> None:
+        """Stop renewing: the handler is done, its record about to be completed or released."""
+        with self._lock:
+            self._held.discard(held)
+
+    def clear(self) -> None:
+        """Stop renewing every claim (for tests that abandon requests midway)."""
+        with self._lock:
+            self._held.clear()
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                while not self._held:
+                    self._wake.wait()
+                # hold() notifies, so a shorter lease arriving now cuts the wait short.
+                self._wake.wait(_tick(list(self._held)))
+            now = time.monotonic()
+            with self._lock:
+                due = [held for held in self._held if held.due(now)]
+            for held in due:
+                self._renew(held, now)
+
+    def _renew(self, held: Held, now: float) -> None:
+        try:
+            if held.completion is not None:
+                if held.completion.run(held.store):
+                    self.drop(held)
+                    log_outcome("completed-late", held.key)
+                    return
+                kept = False
+            else:
+                kept = held.store.renew(held.key, held.owner, held.lease)
+        except StoreError:
+            log_outcome("renewal-failed", held.key)
+            return
+        with self._lock:
+            if kept:
+                held.renewed_at = now
+                return
+            lost = held in self._held
+            self._held.discard(held)
+        if lost:
+            log_outcome("lease-lost", held.key)
+
+
+_async_renewers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncRenewer] = (
+    weakref.WeakKeyDictionary()
+)
+_sync_renewer = SyncRenewer()
+
+
+def async_renewer() -> AsyncRenewer:
+    """The renewer of the running event loop."""
+    loop = asyncio.get_running_loop()
+    renewer = _async_renewers.get(loop)
+    if renewer is None:
+        renewer = _async_renewers[loop] = AsyncRenewer()
+    return renewer
+
+
+def sync_renewer() -> SyncRenewer:
+    """The renewer of this process."""
+    return _sync_renewer
