@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Iterable
 from urllib.parse import parse_qsl, urlencode
 
+from idempotency_middleware.forms import multipart_parts
 from idempotency_middleware.request import Request
 
 __all__ = ["FingerprintFunction", "RequestFingerprint", "canonical_query", "key_only"]
@@ -31,6 +32,8 @@ def canonical_query(query_string: str) -> str:
 class RequestFingerprint:
     """SHA-256 over method, path, canonical query, Content-Type and body.
 
+    A multipart form is hashed part by part, without its boundary, which browsers draw
+    anew for each submission of the same form.
     ``headers`` adds the named headers' values. With ``canonical_json`` a JSON body is
     hashed after sorting its keys and dropping whitespace, so clients that re-serialise
     the same document are not answered 422.
@@ -41,6 +44,12 @@ class RequestFingerprint:
         self.canonical_json = canonical_json
 
     def _body(self, request: Request) -> bytes:
+        if request.content_type == "multipart/form-data":
+            try:
+                parts = multipart_parts(request.body, request.header("content-type") or "")
+            except ValueError:
+                return request.body
+            return _frame(*(_frame(head, content) for head, content in parts))
         if self.canonical_json and request.body:
             try:
                 document = request.json()

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from idempotency_middleware.errors import ConfigurationError, IdempotencyError
+from idempotency_middleware.forms import multipart_parts
 from idempotency_middleware.request import Request
 
 __all__ = [
@@ -183,21 +184,20 @@ class JsonPointerKey:
 
 
 def _multipart_field(body: bytes, content_type_header: str, name: str) -> str | None:
-    match = re.search(r'boundary="?([^";]+)"?', content_type_header)
-    if match is None:
-        raise InvalidKeyError("The multipart body has no boundary; send a valid form.")
-    delimiter = b"--" + match.group(1).encode("latin-1")
+    try:
+        parts = multipart_parts(body, content_type_header)
+    except ValueError as exc:
+        raise InvalidKeyError("The multipart body has no boundary; send a valid form.") from exc
     wanted = f'name="{name}"'.encode("latin-1")
-    values: list[bytes] = []
-    for part in body.split(delimiter)[1:]:
-        head, sep, content = part.partition(b"\r\n\r\n")
-        if not sep or b"filename=" in head:
-            continue
-        disposition = [
-            line for line in head.split(b"\r\n") if b"content-disposition" in line.lower()
-        ]
-        if disposition and wanted in disposition[0]:
-            values.append(content[:-2] if content.endswith(b"\r\n") else content)
+    values = [
+        content
+        for head, content in parts
+        if b"filename=" not in head
+        and any(
+            line.lower().startswith(b"content-disposition") and wanted in line
+            for line in head.split(b"\r\n")
+        )
+    ]
     if len(values) > 1:
         raise InvalidKeyError(f"The form field {name!r} was sent {len(values)} times.")
     if not values:

@@ -6,6 +6,7 @@ The same names serve every adapter: keyword arguments of the ASGI middleware, an
 
 from __future__ import annotations
 
+import inspect
 import math
 import secrets
 from collections.abc import Callable, Iterable
@@ -98,6 +99,12 @@ class Options:
     secret: bytes | None
     not_stored: frozenset[int]
     new_owner: Callable[[], str] = field(default=lambda: secrets.token_hex(16))
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        """The option names :meth:`build` takes; Django and Flask read each as an
+        ``IDEMPOTENCY_<NAME>`` setting."""
+        return tuple(inspect.signature(cls.build).parameters)
 
     @property
     def key_needs_body(self) -> bool:

@@ -167,3 +167,28 @@ def test_different_bodies_differ(one: bytes, two: bytes) -> None:
 def test_canonical_json_fingerprint_accepts_any_body(body: bytes) -> None:
     fingerprint = RequestFingerprint(canonical_json=True)
     assert HEX64.fullmatch(fingerprint(replace(BASE, body=body)))
+
+
+def form_post(boundary: str, fields: dict[str, str]) -> Request:
+    body = (
+        b"".join(
+            f"--{boundary}\r\n"
+            f'Content-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+            for name, value in fields.items()
+        )
+        + f"--{boundary}--\r\n".encode()
+    )
+    content_type = f"multipart/form-data; boundary={boundary}"
+    return Request("POST", "/checkout", headers=(("content-type", content_type),), body=body)
+
+
+def test_a_form_posted_twice_by_a_browser_is_the_same_request() -> None:
+    # Browsers draw a new multipart boundary for every submission of one form.
+    fields = {"idempotency_key": "k1", "item": "book"}
+    first = form_post("----WebKitFormBoundaryAAAA", fields)
+    second = form_post("----WebKitFormBoundaryBBBB", fields)
+    other = form_post("----WebKitFormBoundaryBBBB", {**fields, "item": "lamp"})
+    fingerprint = RequestFingerprint()
+    assert first.body != second.body
+    assert fingerprint(first) == fingerprint(second)
+    assert fingerprint(first) != fingerprint(other)
