@@ -38,3 +38,24 @@ def matrix(session: nox.Session) -> None:
     """The test suite on every supported Python, from the built wheel."""
     session.install(".[test]")
     session.run("pytest", "-p", "no:cacheprovider", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks against the bare app and the peers (docs/performance.md).
+
+    ``nox -s bench`` writes docs/bench/; ``nox -s bench -- --quick`` is a smoke run into
+    build/bench/. Needs PostgreSQL and Redis on 127.0.0.1, and wrk for the HTTP table.
+    """
+    session.install(
+        "-e",
+        ".[postgres,redis,fastapi,starlette,django,flask]",
+        "uvicorn[standard]>=0.30",
+        "matplotlib>=3.8",
+        "pyinstrument>=4.6",
+        # The peers, from PyPI; not asgi-idempotency-header[redis], which pins redis<5.
+        "asgi-idempotency-header==0.2.0",
+        "idemkit==1.0.2",
+        "asyncpg>=0.29",
+    )
+    session.run("python", "-m", "benchmarks", *session.posargs)

@@ -101,7 +101,7 @@ class SQLAlchemyStore(Store):
         self._async_inline = async_engine is None and is_memory(url)
         if create_table:
             try:
-                self._create_table()
+                self.create_table()
             except BaseException:
                 self.close()
                 raise
@@ -203,7 +203,9 @@ class SQLAlchemyStore(Store):
             if count < PURGE_BATCH:
                 return purged
 
-    def _create_table(self) -> None:
+    def create_table(self) -> None:
+        """Create the records table if it is missing (what ``create_table=True`` does at
+        start-up); safe when several workers do it at once."""
         try:
             self.table.create(self._engine, checkfirst=True)
         except sa_exc.DBAPIError as exc:

@@ -1,13 +1,15 @@
-"""Run an app under a real ``uvicorn --workers N`` server, in a child process.
+"""Run an app under a real ``uvicorn --workers N`` or ``gunicorn --workers N`` server, in
+a child process.
 
 The concurrency promises hold across worker processes, which an in-process client
-cannot show. The server picks its own free port (``--port 0``) and reports it in its
-log, so no other process can take the port between choosing and binding it.
+cannot show. The server picks its own free port (port 0) and reports it in its log, so
+no other process can take the port between choosing and binding it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import re
 import signal
@@ -20,12 +22,18 @@ from pathlib import Path
 
 import httpx
 
-__all__ = ["Server", "running_server"]
+__all__ = ["Server", "running_gunicorn", "running_server"]
 
 ROOT = Path(__file__).resolve().parents[2]
 
 _LISTENING = re.compile(r"Uvicorn running on (http://127\.0\.0\.1:\d+)")
 _READY = "Application startup complete."
+_GUNICORN_LISTENING = re.compile(r"Listening at: (http://127\.0\.0\.1:\d+)")
+_GUNICORN_READY = "Booting worker with pid"
+# uvicorn's workers are multiprocessing "spawn" children; gunicorn forks its workers, so
+# they carry the supervisor's command line.
+_UVICORN_WORKER = b"spawn_main"
+_GUNICORN_WORKER = b"gunicorn"
 
 
 @dataclass(frozen=True)
@@ -35,16 +43,18 @@ class Server:
     base_url: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    worker_marker: bytes = _UVICORN_WORKER
+    """A byte string found in the command line of a worker and not of its siblings."""
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
     def worker_pids(self) -> set[int]:
-        """The live worker processes (uvicorn replaces a worker that dies)."""
-        return _workers(self.process.pid)
+        """The live worker processes (the supervisor replaces a worker that dies)."""
+        return _workers(self.process.pid, self.worker_marker)
 
 
-def _workers(supervisor: int) -> set[int]:
+def _workers(supervisor: int, marker: bytes) -> set[int]:
     """The worker processes of ``supervisor``, read from Linux's /proc."""
     found = set()
     for entry in Path("/proc").iterdir():
@@ -57,33 +67,42 @@ def _workers(supervisor: int) -> set[int]:
             continue
         # The command name, field 2, may hold spaces and parentheses: split after it.
         parent = int(stat.rsplit(")", 1)[1].split()[1])
-        # Workers are multiprocessing "spawn" children; the supervisor's other child is
-        # multiprocessing's resource tracker, which must be left alone.
-        if parent == supervisor and b"spawn_main" in command:
+        # uvicorn's other child is multiprocessing's resource tracker, which must be left
+        # alone: the marker tells the workers apart.
+        if parent == supervisor and marker in command:
             found.add(int(entry.name))
     return found
 
 
 def _wait_until_ready(
-    process: subprocess.Popen[bytes], log_path: Path, workers: int, timeout: float
+    process: subprocess.Popen[bytes],
+    log_path: Path,
+    workers: int,
+    timeout: float,
+    *,
+    listening_pattern: re.Pattern[str] = _LISTENING,
+    ready_line: str = _READY,
+    name: str = "uvicorn",
 ) -> str:
     """The base URL, once every worker has started and the server answers."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"uvicorn exited with {process.returncode}:\n{log_path.read_text()}")
+            raise RuntimeError(f"{name} exited with {process.returncode}:\n{log_path.read_text()}")
         log = log_path.read_text(errors="replace")
-        listening = _LISTENING.search(log)
-        if listening and log.count(_READY) >= workers:
+        listening = listening_pattern.search(log)
+        if listening and log.count(ready_line) >= workers:
             with contextlib.suppress(httpx.TransportError):
                 httpx.get(listening.group(1) + "/", timeout=2)
                 return listening.group(1)
         time.sleep(0.1)
-    raise RuntimeError(f"uvicorn was not ready within {timeout} s:\n{log_path.read_text()}")
+    raise RuntimeError(f"{name} was not ready within {timeout} s:\n{log_path.read_text()}")
 
 
-def _stop(process: subprocess.Popen[bytes], timeout: float) -> None:
-    workers = _workers(process.pid)
+def _stop(
+    process: subprocess.Popen[bytes], timeout: float, marker: bytes = _UVICORN_WORKER
+) -> None:
+    workers = _workers(process.pid, marker)
     process.terminate()
     try:
         process.wait(timeout)
@@ -94,7 +113,7 @@ def _stop(process: subprocess.Popen[bytes], timeout: float) -> None:
         # so they are recognised by pid and command line.
         for pid in workers:
             with contextlib.suppress(OSError):
-                if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                if marker in Path(f"/proc/{pid}/cmdline").read_bytes():
                     os.kill(pid, signal.SIGKILL)
 
 
@@ -140,3 +159,63 @@ def running_server(
         yield Server(_wait_until_ready(process, log_path, workers, timeout), process, log_path)
     finally:
         _stop(process, timeout=15)
+
+
+@contextlib.contextmanager
+def running_gunicorn(
+    app: str,
+    *,
+    log_path: Path,
+    env: Mapping[str, str] | None = None,
+    workers: int = 4,
+    timeout: float = 60,
+) -> Iterator[Server]:
+    """Serve the WSGI app of gunicorn app spec ``app`` (``"module:factory()"``) with
+    ``workers`` sync worker processes on 127.0.0.1, until the block ends. ``env`` is added
+    to the environment of the workers (the way to configure the factory); the server's
+    output goes to ``log_path``."""
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        app,
+        "--bind",
+        "127.0.0.1:0",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "sync",
+        "--log-level",
+        "info",
+        "--graceful-timeout",
+        "5",
+        *_gunicorn_control_socket_off(),
+    ]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        base_url = _wait_until_ready(
+            process,
+            log_path,
+            workers,
+            timeout,
+            listening_pattern=_GUNICORN_LISTENING,
+            ready_line=_GUNICORN_READY,
+            name="gunicorn",
+        )
+        yield Server(base_url, process, log_path, worker_marker=_GUNICORN_WORKER)
+    finally:
+        _stop(process, timeout=15, marker=_GUNICORN_WORKER)
+
+
+def _gunicorn_control_socket_off() -> list[str]:
+    """Newer gunicorns open a control socket at one fixed path per user, which parallel
+    servers would fight over; older ones have no such socket nor the flag."""
+    settings = importlib.import_module("gunicorn.config").Config().settings
+    return ["--no-control-socket"] if "control_socket_disable" in settings else []

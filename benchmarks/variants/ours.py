@@ -1,0 +1,90 @@
+"""Our middleware on each store: memory, SQLite, PostgreSQL and Redis.
+
+The stores are built as a user would, with their defaults; only the names (table, key
+prefix) are the run's own. The Redis variant appears once
+``idempotency_middleware.stores.redis`` exists.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from typing import Any
+
+from benchmarks.app import create_app
+from benchmarks.services import Services
+from benchmarks.variants.base import Variant, VariantSpec
+from idempotency_middleware.asgi import IdempotencyMiddleware
+from idempotency_middleware.stores import MemoryStore, Store
+
+__all__ = ["OURS_SPECS"]
+
+_REDIS_MODULE = "idempotency_middleware.stores.redis"
+
+
+def _variant(store: Store) -> Variant:
+    app, calls = create_app()
+    app.add_middleware(IdempotencyMiddleware, store=store)
+
+    async def reset() -> None:
+        store.clear()
+
+    async def close() -> None:
+        await store.aclose()
+        store.close()
+
+    return Variant(app, calls, reset, close)
+
+
+def _builder(make_store: Callable[[Services], Store]) -> Callable[[Services], Any]:
+    async def build(services: Services) -> Variant:
+        return _variant(make_store(services))
+
+    return build
+
+
+def _memory(services: Services) -> Store:
+    return MemoryStore()
+
+
+def _sqlite(services: Services) -> Store:
+    from idempotency_middleware.stores.sql import SQLAlchemyStore
+
+    return SQLAlchemyStore(services.sqlite_url("ours"))
+
+
+def _postgres(services: Services) -> Store:
+    from idempotency_middleware.stores.sql import SQLAlchemyStore
+
+    return SQLAlchemyStore(services.postgres_url, table_name=services.table("ours"))
+
+
+def _redis(services: Services) -> Store:
+    from idempotency_middleware.stores.redis import RedisStore  # type: ignore[import-not-found,unused-ignore]
+
+    store: Store = RedisStore(services.redis_url, prefix=services.prefix("ours"))
+    return store
+
+
+def _redis_missing() -> str | None:
+    if importlib.util.find_spec(_REDIS_MODULE) is None:
+        return f"{_REDIS_MODULE} does not exist yet"
+    return None
+
+
+OURS_SPECS = (
+    VariantSpec("ours/memory", "ours", "memory", _builder(_memory)),
+    VariantSpec("ours/sqlite", "ours", "sqlite", _builder(_sqlite)),
+    VariantSpec(
+        "ours/postgres", "ours", "postgres", _builder(_postgres), needs=("postgres",), wire=True
+    ),
+    VariantSpec(
+        "ours/redis",
+        "ours",
+        "redis",
+        _builder(_redis),
+        needs=("redis",),
+        wire=True,
+        missing=_redis_missing,
+    ),
+)
