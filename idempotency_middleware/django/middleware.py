@@ -1,0 +1,223 @@
+"""The Django middleware: one class for WSGI and ASGI Django (SEMANTICS sections 1 to 7)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from typing import Any, cast
+
+from asgiref.sync import async_to_sync, iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponseBase
+from django.urls import Resolver404, resolve
+
+from idempotency_middleware.django.capture import (
+    Recording,
+    arecord,
+    http_response,
+    record,
+    record_later,
+)
+from idempotency_middleware.django.conf import conf
+from idempotency_middleware.django.decorators import policy_of
+from idempotency_middleware.drivers import AsyncDriver, SyncDriver
+from idempotency_middleware.events import log_outcome
+from idempotency_middleware.options import Options
+from idempotency_middleware.protocol import (
+    PassThrough,
+    exchange,
+    inspect,
+    key_of,
+    too_large,
+    without_key,
+)
+from idempotency_middleware.request import Request
+from idempotency_middleware.steps import AppResult, Done, Respond
+
+__all__ = ["IdempotencyMiddleware"]
+
+_background: set[asyncio.Task[None]] = set()
+
+
+@dataclass(frozen=True)
+class _Keyed:
+    """A covered request with its key, ready for its record."""
+
+    options: Options
+    request: Request
+    key: str
+
+
+def _head(request: HttpRequest) -> Request:
+    return Request(
+        method=request.method or "",
+        path=request.path_info,
+        query_string=request.META.get("QUERY_STRING", ""),
+        headers=tuple((name.lower(), value) for name, value in request.headers.items()),
+    )
+
+
+def _body(request: HttpRequest, limit: int) -> bytes | None:
+    """The body, or None when it is over ``limit`` (at most DATA_UPLOAD_MAX_MEMORY_SIZE)."""
+    declared = request.META.get("CONTENT_LENGTH") or ""
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    try:
+        # Read through request.body, so Django keeps it for request.POST and the view.
+        body = request.body
+    except RequestDataTooBig:
+        return None
+    return None if len(body) > limit else body
+
+
+def _options(request: HttpRequest) -> Options | None:
+    """The options for this request's view; None when it passes through untouched."""
+    options = conf.options()
+    # Every request passes here: resolve the view only for covered methods (a view
+    # cannot change the methods).
+    if request.method not in options.methods:
+        return None
+    try:
+        match = resolve(request.path_info, getattr(request, "urlconf", None))
+    except Resolver404:
+        return options
+    policy = policy_of(match.func, request.method)
+    if policy is None:
+        return options
+    return None if policy.exempt else conf.options(policy)
+
+
+def _prepare(request: HttpRequest) -> _Keyed | Respond | None:
+    """What the request needs: None to pass it through, an answer, or its record."""
+    options = _options(request)
+    if options is None:
+        return None
+    head = _head(request)
+    decision = inspect(options, head)
+    if isinstance(decision, PassThrough):
+        return None
+    if isinstance(decision, Respond):
+        return decision
+    body = _body(request, decision.limit)
+    if body is None:
+        return too_large(options)
+    full = replace(head, body=body)
+    key = decision.key if decision.key is not None else key_of(options, full)
+    if key is None:
+        missing = without_key(options, head.path)
+        return missing if isinstance(missing, Respond) else None
+    return key if isinstance(key, Respond) else _Keyed(options, full, key)
+
+
+def _answer(answer: Respond) -> HttpResponseBase:
+    """An answer given before any store is involved (400, 413)."""
+    log_outcome(answer.outcome)
+    return http_response(answer.response)
+
+
+def _principal(user: Any) -> str | None:
+    # SEMANTICS 3: the authenticated user scopes keys.
+    if user is None or not getattr(user, "is_authenticated", False) or user.pk is None:
+        return None
+    return str(user.pk)
+
+
+def _shielded(
+    finish: Callable[[AppResult], Awaitable[Done]],
+) -> Callable[[AppResult], Awaitable[Done]]:
+    # A client that leaves makes Django cancel its request, but the record must still be
+    # written, or the key would stay claimed until its lease ends.
+    async def shielded(result: AppResult) -> Done:
+        return await asyncio.shield(asyncio.ensure_future(finish(result)))
+
+    return shielded
+
+
+class IdempotencyMiddleware:
+    """Exactly-once POST and PATCH for a Django project.
+
+    Add ``"idempotency_middleware.django.IdempotencyMiddleware"`` to MIDDLEWARE after
+    ``AuthenticationMiddleware``: a key belongs to ``request.user``, which must be set
+    by then (keys of anonymous callers are scoped by their ``Authorization`` header).
+    Every setting is optional; see :mod:`idempotency_middleware.django.conf`. Records
+    live in Django's cache by default; a wrong setting raises
+    :class:`~idempotency_middleware.errors.ConfigurationError` when the middleware is
+    loaded, and ``manage.py check`` reports it with the app installed.
+
+    One class serves WSGI and ASGI: Django gives it a sync or an async ``get_response``
+    and it runs the same protocol with the store's sync or async face. Views are
+    resolved before they run, so ``@idempotency_exempt`` and ``@idempotency_required``
+    apply while the middleware still sees the whole response.
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        self.get_response = get_response
+        self.async_mode = iscoroutinefunction(get_response)
+        if self.async_mode:
+            markcoroutinefunction(self)
+        # SEMANTICS 7: a wrong setting fails here, at start-up, not at the first request.
+        conf.options()
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
+        if self.async_mode:
+            return self.__acall__(request)
+        respond = cast(Callable[[HttpRequest], HttpResponseBase], self.get_response)
+        prepared = _prepare(request)
+        if not isinstance(prepared, _Keyed):
+            return respond(request) if prepared is None else _answer(prepared)
+        user = getattr(request, "user", None)
+        neutral = replace(prepared.request, principal=_principal(user))
+        options = prepared.options
+        driver = SyncDriver(options.store, exchange(options, neutral, prepared.key))
+        step = driver.begin()
+        if isinstance(step, Respond):
+            return http_response(step.response)
+        if not step.protected:
+            return respond(request)
+        # A streamed body iterated by an async server finishes from async code.
+        recording = Recording(
+            options.max_response_bytes, driver.finish, sync_to_async(driver.finish)
+        )
+        try:
+            response = respond(request)
+        except BaseException:
+            recording.finish(raised=True)
+            raise
+        return record(response, recording)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        """The async face, for ASGI Django."""
+        respond = cast(Callable[[HttpRequest], Awaitable[HttpResponseBase]], self.get_response)
+        prepared = _prepare(request)
+        if not isinstance(prepared, _Keyed):
+            return await respond(request) if prepared is None else _answer(prepared)
+        # request.user would query the database from the event loop; auser() does not.
+        auser = getattr(request, "auser", None)
+        user = await auser() if auser is not None else getattr(request, "user", None)
+        neutral = replace(prepared.request, principal=_principal(user))
+        options = prepared.options
+        driver = AsyncDriver(options.store, exchange(options, neutral, prepared.key))
+        step = await driver.begin()
+        if isinstance(step, Respond):
+            return http_response(step.response)
+        if not step.protected:
+            return await respond(request)
+        finish = _shielded(driver.finish)
+        # A sync streamed body is iterated in a worker thread and finishes from there.
+        recording = Recording(options.max_response_bytes, async_to_sync(finish), finish)
+        view = asyncio.ensure_future(respond(request))
+        try:
+            response = await asyncio.shield(view)
+        except asyncio.CancelledError:
+            task = asyncio.ensure_future(record_later(view, recording))
+            _background.add(task)
+            task.add_done_callback(_background.discard)
+            raise
+        except BaseException:
+            await recording.afinish(raised=True)
+            raise
+        return await arecord(response, recording)

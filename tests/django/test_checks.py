@@ -1,0 +1,90 @@
+"""The system checks (``manage.py check`` and ``check --deploy``), by id."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.core.checks import run_checks
+from django.test import override_settings
+
+from idempotency_middleware.django.checks import check_settings
+
+pytestmark = pytest.mark.usefixtures("sqlite_db")
+
+LOCMEM = "django.core.cache.backends.locmem.LocMemCache"
+
+
+def ids(*, deploy: bool = False) -> list[str]:
+    messages = run_checks(include_deployment_checks=deploy, tags=["idempotency"])
+    return [message.id or "" for message in messages]
+
+
+def test_the_example_project_passes() -> None:
+    assert ids() == []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "check_id", "named"),
+    [
+        ({"IDEMPOTENCY_TTL": 0}, "E001", "IDEMPOTENCY_TTL"),
+        ({"IDEMPOTENCY_HEADER": "X-Id", "IDEMPOTENCY_KEY": lambda r: None}, "E001", "header"),
+        ({"IDEMPOTENCY_SCOPE": "no.such.scope"}, "E001", "IDEMPOTENCY_SCOPE"),
+        ({"IDEMPOTENCY_CACHE": "missing"}, "E003", "CACHES"),
+        (
+            {"IDEMPOTENCY_STORE": "database", "IDEMPOTENCY_DATABASE": "missing"},
+            "E004",
+            "DATABASES",
+        ),
+        ({"IDEMPOTENCY_STORE": 42}, "E005", "IDEMPOTENCY_STORE"),
+        ({"IDEMPOTENCY_STORE": "databse"}, "E005", "IDEMPOTENCY_STORE"),
+    ],
+)
+def test_wrong_settings_are_errors(overrides: dict[str, object], check_id: str, named: str) -> None:
+    with override_settings(**overrides):
+        messages = run_checks(tags=["idempotency"])
+    assert [m.id for m in messages] == [f"idempotency_middleware.{check_id}"]
+    assert named in messages[0].msg
+    assert messages[0].is_serious()
+
+
+def test_the_database_store_needs_the_app() -> None:
+    apps = [app for app in settings.INSTALLED_APPS if app != "idempotency_middleware.django"]
+    with override_settings(INSTALLED_APPS=apps, IDEMPOTENCY_STORE="database"):
+        # The app's checks are not registered without it: call the check itself.
+        messages = check_settings(None)
+    assert [m.id for m in messages] == ["idempotency_middleware.E002"]
+
+
+def test_the_middleware_before_authentication_is_a_warning() -> None:
+    middleware = list(settings.MIDDLEWARE)
+    ours = middleware.pop(middleware.index("idempotency_middleware.django.IdempotencyMiddleware"))
+    with override_settings(MIDDLEWARE=[ours, *middleware]):
+        assert ids() == ["idempotency_middleware.W001"]
+
+
+def test_a_local_cache_is_a_warning_of_the_deploy_checks_only() -> None:
+    assert settings.CACHES["default"]["BACKEND"] == LOCMEM
+    assert ids() == []
+    assert ids(deploy=True) == ["idempotency_middleware.W002"]
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "django.core.cache.backends.dummy.DummyCache",
+        "django.core.cache.backends.filebased.FileBasedCache",
+        "django.core.cache.backends.db.DatabaseCache",
+    ],
+)
+def test_a_cache_without_atomic_add_is_a_deploy_error(backend: str) -> None:
+    caches = {**settings.CACHES, "default": {"BACKEND": backend, "LOCATION": "/tmp/unused"}}
+    with override_settings(CACHES=caches):
+        assert ids(deploy=True) == ["idempotency_middleware.E006"]
+
+
+@pytest.mark.parametrize(
+    "overrides", [{"IDEMPOTENCY_CACHE": "redis"}, {"IDEMPOTENCY_STORE": "database"}]
+)
+def test_shared_stores_pass_the_deploy_checks(overrides: dict[str, str]) -> None:
+    with override_settings(**overrides):
+        assert ids(deploy=True) == []

@@ -1,0 +1,200 @@
+"""The views of the Django tests; ``calls[name]`` counts how often each one ran."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    JsonResponse,
+    StreamingHttpResponse,
+)
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+from rest_framework import viewsets
+from rest_framework.request import Request as DRFRequest
+from rest_framework.response import Response as DRFResponse
+from rest_framework.views import APIView
+
+from idempotency_middleware.django import idempotency_exempt, idempotency_required
+
+calls: Counter[str] = Counter()
+"""Runs per view name; tests reset it."""
+
+
+class Gate:
+    """Holds the ``slow`` view until a test opens it."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.opened = threading.Event()
+
+
+gate = Gate()
+
+
+def _run(name: str, request: HttpRequest, status: int = 201) -> JsonResponse:
+    calls[name] += 1
+    response = JsonResponse(
+        {
+            "view": name,
+            "run": calls[name],
+            "user": request.user.pk if request.user.is_authenticated else None,
+            "received": request.body.decode(),
+        },
+        status=status,
+        headers={"Location": f"/things/{calls[name]}", "X-Custom": "kept"},
+    )
+    response.set_cookie("session-ish", f"secret-{calls[name]}")
+    return response
+
+
+@csrf_exempt
+def echo(request: HttpRequest) -> JsonResponse:
+    """201 with a Location, a custom header and a cookie; PATCH too."""
+    return _run("echo", request)
+
+
+@csrf_exempt
+async def async_echo(request: HttpRequest) -> HttpResponse:
+    calls["async_echo"] += 1
+    return HttpResponse(f"async run {calls['async_echo']}", status=201)
+
+
+@csrf_exempt
+@idempotency_exempt
+def exempt(request: HttpRequest) -> JsonResponse:
+    return _run("exempt", request)
+
+
+@csrf_exempt
+@idempotency_required
+def required(request: HttpRequest) -> JsonResponse:
+    return _run("required", request)
+
+
+@csrf_exempt
+@idempotency_required(header="X-Delivery-Id", ttl=72 * 3600)
+def delivery(request: HttpRequest) -> JsonResponse:
+    return _run("delivery", request)
+
+
+@csrf_exempt
+def status(request: HttpRequest, code: int) -> JsonResponse:
+    return _run(f"status-{code}", request, status=code)
+
+
+@csrf_exempt
+def boom(request: HttpRequest) -> JsonResponse:
+    """Raises on its first run, then succeeds."""
+    calls["boom"] += 1
+    if calls["boom"] == 1:
+        raise RuntimeError("the first run fails")
+    return _run("boom-ok", request)
+
+
+@csrf_exempt
+def slow(request: HttpRequest) -> JsonResponse:
+    """Waits for the test to open the gate."""
+    gate.entered.set()
+    gate.opened.wait(timeout=30)
+    return _run("slow", request)
+
+
+@csrf_exempt
+async def aslow(request: HttpRequest) -> JsonResponse:
+    """``slow``, without holding a thread."""
+    gate.entered.set()
+    for _ in range(3000):
+        if gate.opened.is_set():
+            break
+        await asyncio.sleep(0.01)
+    calls["slow"] += 1
+    return JsonResponse({"view": "slow", "run": calls["slow"]}, status=201)
+
+
+@csrf_exempt
+def stream(request: HttpRequest) -> StreamingHttpResponse:
+    calls["stream"] += 1
+
+    def chunks() -> Iterator[bytes]:
+        yield b"first,"
+        yield b"second"
+
+    return StreamingHttpResponse(chunks(), content_type="text/plain", status=201)
+
+
+@csrf_exempt
+async def astream(request: HttpRequest) -> StreamingHttpResponse:
+    calls["astream"] += 1
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"first,"
+        await asyncio.sleep(0)
+        yield b"second"
+
+    return StreamingHttpResponse(chunks(), content_type="text/plain", status=201)
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class Plain(View):
+    def post(self, request: HttpRequest) -> HttpResponseBase:
+        return _run("cbv-plain", request)
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+@idempotency_exempt
+class ExemptClass(View):
+    def post(self, request: HttpRequest) -> HttpResponseBase:
+        return _run("cbv-exempt", request)
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+@method_decorator(idempotency_exempt, name="dispatch")
+class ExemptDispatch(View):
+    def post(self, request: HttpRequest) -> HttpResponseBase:
+        return _run("cbv-exempt-dispatch", request)
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class RequiredPost(View):
+    """A key is required to POST, not to PATCH."""
+
+    @method_decorator(idempotency_required)
+    def post(self, request: HttpRequest) -> HttpResponseBase:
+        return _run("cbv-required-post", request)
+
+    def patch(self, request: HttpRequest) -> HttpResponseBase:
+        return _run("cbv-patch", request)
+
+
+@idempotency_required
+class RequiredAPIView(APIView):
+    authentication_classes: list[Any] = []
+
+    def post(self, request: DRFRequest) -> DRFResponse:
+        calls["drf-view"] += 1
+        return DRFResponse({"run": calls["drf-view"]}, status=201)
+
+
+class Things(viewsets.ViewSet):
+    """``create`` requires a key; ``partial_update`` is exempt."""
+
+    authentication_classes: list[Any] = []
+
+    @method_decorator(idempotency_required)
+    def create(self, request: DRFRequest) -> DRFResponse:
+        calls["drf-create"] += 1
+        return DRFResponse({"run": calls["drf-create"], "data": request.data}, status=201)
+
+    @method_decorator(idempotency_exempt)
+    def partial_update(self, request: DRFRequest, pk: str) -> DRFResponse:
+        calls["drf-update"] += 1
+        return DRFResponse({"run": calls["drf-update"]})
