@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import os
 import threading
 import time
@@ -73,7 +74,10 @@ class AsyncRenewer:
         held = Held(store, key, owner, lease, completion)
         self._held.add(held)
         if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._run())
+            # A fresh context: the renewer serves every request, so it must not carry
+            # the first one's context variables (asgiref's thread-sensitive executor).
+            loop = asyncio.get_running_loop()
+            self._task = contextvars.Context().run(loop.create_task, self._run())
         elif lease * _RENEW_AFTER / 2 < _MAX_TICK:
             # A lease shorter than the renewer's current sleep must not wait it out.
             self._wake.set()
