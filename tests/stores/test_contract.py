@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from idempotency_middleware.clock import ManualClock
 from idempotency_middleware.records import Claim, RecordState, StoredResponse
 from idempotency_middleware.stores.base import Store
-from tests.stores.faces import LEASE, Face, digest
+from tests.stores.faces import LEASE, Face, digest, purged
 
 KEY = digest("key")
 RESPONSE = StoredResponse(
@@ -215,7 +215,7 @@ async def test_get_reads_live_records_only(face: Face, clock: ManualClock) -> No
 
 
 async def test_purge_deletes_expired_records_and_counts_them(
-    face: Face, clock: ManualClock
+    face: Face, clock: ManualClock, kind: str
 ) -> None:
     store = face.store
     assert store.purge() == 0
@@ -225,17 +225,22 @@ async def test_purge_deletes_expired_records_and_counts_them(
     await face.claim(digest("live"), "owner-a", lease=100.0)
     clock.advance(11)
 
-    assert store.purge() == 2
+    assert store.purge() == purged(kind, 2)
     assert store.purge() == 0
+    assert await face.get(digest("lease")) is None
+    assert await face.get(digest("done")) is None
     assert await face.get(digest("live")) is not None
 
 
-def test_purge_deletes_more_than_one_batch(sync_store: Store, clock: ManualClock) -> None:
+def test_purge_deletes_more_than_one_batch(
+    sync_store: Store, clock: ManualClock, kind: str
+) -> None:
     for number in range(1205):
         sync_store.claim(digest(str(number)), "owner-a", "fingerprint", 1.0)
     clock.advance(2)
 
-    assert sync_store.purge() == 1205
+    assert sync_store.purge() == purged(kind, 1205)
+    assert sync_store.get(digest("1204")) is None
 
 
 async def test_forget_deletes_a_record_whatever_its_state(face: Face) -> None:
