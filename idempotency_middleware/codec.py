@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from typing import Any
 
 from idempotency_middleware.errors import RecordDecodeError
-from idempotency_middleware.records import Headers
+from idempotency_middleware.records import Headers, Record, RecordState, StoredResponse
 
-__all__ = ["FORMAT_VERSION", "decode_headers", "encode_headers"]
+__all__ = ["FORMAT_VERSION", "RECORD_COLUMNS", "decode_headers", "decode_row", "encode_headers"]
 
 FORMAT_VERSION = 1
 """Written with every serialised record; a store refuses records of another version."""
@@ -32,3 +34,37 @@ def decode_headers(data: bytes) -> Headers:
         return tuple((name.encode("latin-1"), value.encode("latin-1")) for name, value in pairs)
     except (ValueError, TypeError, AttributeError, UnicodeEncodeError) as exc:
         raise RecordDecodeError(f"stored headers cannot be decoded: {exc}") from exc
+
+
+RECORD_COLUMNS = (
+    "state",
+    "owner",
+    "fingerprint",
+    "expires_at",
+    "status",
+    "headers",
+    "body",
+    "replayable",
+    "format_version",
+)
+"""The columns a SQL store reads a record from, in the order :func:`decode_row` takes."""
+
+
+def decode_row(row: Sequence[Any]) -> Record:
+    """Decode a row of :data:`RECORD_COLUMNS`; :class:`RecordDecodeError` when it is not a
+    record this version wrote."""
+    state, owner, fingerprint, expires_at, status, headers, body, replayable, version = row
+    if version != FORMAT_VERSION:
+        raise RecordDecodeError(
+            f"stored record has format version {version}, this version reads {FORMAT_VERSION}"
+        )
+    try:
+        record_state = RecordState(state)
+    except ValueError as exc:
+        raise RecordDecodeError(f"stored record has an unknown state {state!r}") from exc
+    response = None
+    if record_state is RecordState.COMPLETED and replayable:
+        if status is None or headers is None or body is None:
+            raise RecordDecodeError("stored record is replayable but lacks its response")
+        response = StoredResponse(int(status), decode_headers(bytes(headers)), bytes(body))
+    return Record(record_state, str(fingerprint), str(owner), float(expires_at), response)

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from idempotency_middleware.codec import RECORD_COLUMNS
+
 __all__ = ["PURGE_BATCH", "SUPPORTED_VENDORS", "TABLE", "Statements", "statements"]
 
 TABLE = "idempotency_records"
@@ -19,17 +21,6 @@ SUPPORTED_VENDORS = frozenset({"postgresql", "mysql", "sqlite"})
 PURGE_BATCH = 1000
 """Rows deleted per purge statement, so no purge holds locks on a large table for long."""
 
-_RECORD = (
-    "state",
-    "owner",
-    "fingerprint",
-    "expires_at",
-    "status",
-    "headers",
-    "body",
-    "replayable",
-    "format_version",
-)
 _INSERTED = (
     "key",
     "state",
@@ -78,7 +69,7 @@ class Statements:
 def statements(connection: BaseDatabaseWrapper) -> Statements:
     q = connection.ops.quote_name
     table = q(TABLE)
-    returned = ", ".join(q(column) for column in _RECORD)
+    returned = ", ".join(q(column) for column in RECORD_COLUMNS)
     insert = (
         f"INSERT INTO {table} ({', '.join(q(column) for column in _INSERTED)}) "
         "VALUES (%s, 'in_progress', %s, %s, %s, NULL, NULL, NULL, FALSE, %s, %s)"

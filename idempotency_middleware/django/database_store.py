@@ -25,10 +25,10 @@ from django.db import (
 from django.db.backends.utils import CursorWrapper
 
 from idempotency_middleware.clock import Clock, system_clock
-from idempotency_middleware.codec import FORMAT_VERSION, decode_headers, encode_headers
+from idempotency_middleware.codec import FORMAT_VERSION, decode_row, encode_headers
 from idempotency_middleware.django.database_sql import PURGE_BATCH, Statements, statements
 from idempotency_middleware.django.threaded import ThreadedStore
-from idempotency_middleware.errors import ConfigurationError, RecordDecodeError, StoreError
+from idempotency_middleware.errors import ConfigurationError, StoreError
 from idempotency_middleware.records import Claim, Record, RecordState, StoredResponse
 
 __all__ = ["DatabaseStore"]
@@ -73,7 +73,7 @@ class DatabaseStore(ThreadedStore):
     def claim(self, key: str, owner: str, fingerprint: str, lease: float) -> Claim:
         now = self._clock()
         params = (key, owner, fingerprint, now + lease, FORMAT_VERSION, now)
-        record = _to_record(self._run(lambda cursor, sql: _claim(cursor, sql, params, now)))
+        record = decode_row(self._run(lambda cursor, sql: _claim(cursor, sql, params, now)))
         claimed = record.owner == owner and record.state is RecordState.IN_PROGRESS
         return Claim(claimed=claimed, record=record, now=now)
 
@@ -94,7 +94,7 @@ class DatabaseStore(ThreadedStore):
 
     def get(self, key: str) -> Record | None:
         row = self._run(lambda cursor, sql: _fetch(cursor, sql.get, (key, self._clock())))
-        return None if row is None else _to_record(row)
+        return None if row is None else decode_row(row)
 
     def purge(self) -> int:
         now = self._clock()
@@ -177,21 +177,3 @@ def _fetch(cursor: CursorWrapper, sql: str, params: tuple[Any, ...]) -> Sequence
     cursor.execute(sql, params)
     row: Sequence[Any] | None = cursor.fetchone()
     return row
-
-
-def _to_record(row: Sequence[Any]) -> Record:
-    state, owner, fingerprint, expires_at, status, headers, body, replayable, version = row
-    if version != FORMAT_VERSION:
-        raise RecordDecodeError(
-            f"stored record has format version {version}, this version reads {FORMAT_VERSION}"
-        )
-    try:
-        record_state = RecordState(state)
-    except ValueError as exc:
-        raise RecordDecodeError(f"stored record has an unknown state {state!r}") from exc
-    response = None
-    if record_state is RecordState.COMPLETED and replayable:
-        if status is None or headers is None or body is None:
-            raise RecordDecodeError("stored record is replayable but lacks its response")
-        response = StoredResponse(int(status), decode_headers(bytes(headers)), bytes(body))
-    return Record(record_state, str(fingerprint), str(owner), float(expires_at), response)

@@ -14,9 +14,9 @@ from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.sql.dml import Delete, Insert, Update
 
-from idempotency_middleware.codec import FORMAT_VERSION, decode_headers
-from idempotency_middleware.errors import ConfigurationError, RecordDecodeError
-from idempotency_middleware.records import Record, RecordState, StoredResponse
+from idempotency_middleware.codec import FORMAT_VERSION, RECORD_COLUMNS, decode_row
+from idempotency_middleware.errors import ConfigurationError
+from idempotency_middleware.records import Record, RecordState
 
 __all__ = ["PURGE_BATCH", "Statements", "idempotency_records", "make_table", "to_record"]
 
@@ -68,18 +68,6 @@ def make_table(
 idempotency_records = make_table(sa.MetaData())
 """The default table on its own MetaData, for ``target_metadata`` in Alembic's env.py."""
 
-_RECORD_COLUMNS = (
-    "state",
-    "owner",
-    "fingerprint",
-    "expires_at",
-    "status",
-    "headers",
-    "body",
-    "replayable",
-    "format_version",
-)
-
 
 class Statements:
     """The statements of one table on one dialect family.
@@ -90,7 +78,7 @@ class Statements:
 
     def __init__(self, table: sa.Table, dialect_name: str) -> None:
         c = table.c
-        returned = [c[name] for name in _RECORD_COLUMNS]
+        returned = [c[name] for name in RECORD_COLUMNS]
         now: sa.BindParameter[float] = sa.bindparam("p_now", type_=sa.Double())
         new_row: dict[str, Any] = {
             "key": sa.bindparam("p_key", type_=c.key.type),
@@ -199,28 +187,4 @@ def _takeover(
 
 def to_record(row: Row[Any]) -> Record:
     """Decode a row selected or returned with the record columns."""
-    try:
-        state = RecordState(row.state)
-    except ValueError as exc:
-        raise RecordDecodeError(f"stored record has an unknown state {row.state!r}") from exc
-    if row.format_version != FORMAT_VERSION:
-        raise RecordDecodeError(
-            f"stored record has format version {row.format_version}, "
-            f"this version reads {FORMAT_VERSION}"
-        )
-    response = None
-    if state is RecordState.COMPLETED and row.replayable:
-        if row.status is None or row.headers is None or row.body is None:
-            raise RecordDecodeError("stored record is replayable but lacks its response")
-        response = StoredResponse(
-            status=int(row.status),
-            headers=decode_headers(bytes(row.headers)),
-            body=bytes(row.body),
-        )
-    return Record(
-        state=state,
-        fingerprint=str(row.fingerprint),
-        owner=str(row.owner),
-        expires_at=float(row.expires_at),
-        response=response,
-    )
+    return decode_row(tuple(row))
