@@ -14,6 +14,7 @@ logger = logging.getLogger("idempotency_middleware")
 _LEVELS = {
     "fail-open": logging.ERROR,
     "store-unavailable": logging.ERROR,
+    "record-undecodable": logging.ERROR,
     "completion-failed": logging.ERROR,
     "release-failed": logging.ERROR,
     "lease-lost": logging.WARNING,

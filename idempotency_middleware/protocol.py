@@ -13,7 +13,7 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
-from idempotency_middleware.errors import StoreError
+from idempotency_middleware.errors import RecordDecodeError, StoreError
 from idempotency_middleware.keys import InvalidKeyError
 from idempotency_middleware.options import Options
 from idempotency_middleware.problems import Problem, ProblemType
@@ -156,6 +156,17 @@ def exchange(options: Options, request: Request, key: str) -> Exchange:
     while True:
         try:
             claim: Claim = yield ClaimStep(scope_key, owner, fingerprint, options.lease)
+        except RecordDecodeError:
+            # The store answers, and it holds something for this key that this version
+            # cannot read (corrupted, or written by another format version): running the
+            # request unprotected could repeat what that record stands for.
+            detail = (
+                "The record of this idempotency key cannot be read, so this request was "
+                "not run; retry it later with the same key."
+            )
+            problem = Problem(ProblemType.STORE_UNAVAILABLE, detail, retry_after=options.lease)
+            yield Respond(problem.response(), "record-undecodable")
+            return
         except StoreError:
             if options.on_store_error == "fail_open":
                 yield Execute(protected=False, outcome="fail-open")

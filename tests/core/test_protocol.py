@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from idempotency_middleware.errors import StoreError
+from idempotency_middleware.errors import RecordDecodeError, StoreError
 from idempotency_middleware.keys import from_form, from_json
 from idempotency_middleware.options import Options
 from idempotency_middleware.problems import PROBLEM_BASE_URI
@@ -301,6 +301,17 @@ def test_store_error_on_claim_fails_closed() -> None:
 def test_store_error_on_claim_fails_open() -> None:
     steps, _ = start(build(on_store_error="fail_open"))
     assert steps.throw(StoreError("down")) == Execute(protected=False, outcome="fail-open")
+
+
+@pytest.mark.parametrize("on_store_error", ["fail_closed", "fail_open"])
+def test_undecodable_record_is_never_run_over(on_store_error: str) -> None:
+    # The store answered and holds something for the key: failing open could repeat it.
+    steps, _ = start(build(on_store_error=on_store_error, lease=30))
+    step = steps.throw(RecordDecodeError("stored record has format version 9"))
+    assert isinstance(step, Respond)
+    assert step.outcome == "record-undecodable"
+    assert step.response.status == 503
+    assert dict(step.response.headers)[b"retry-after"] == b"30"
     # Unprotected: nothing to complete or release afterwards.
     assert_finished(steps, AppResult(201, (), False, RESPONSE))
 
