@@ -116,7 +116,8 @@ class IdempotencyMiddleware:
         self.options = Options.build(**options)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        # Most requests are not covered (GET, HEAD): they pass before any header is read.
+        if scope["type"] != "http" or scope["method"] not in self.options.methods:
             await self.app(scope, receive, send)
             return
         head = _head(scope)

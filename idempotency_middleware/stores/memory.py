@@ -62,18 +62,22 @@ class MemoryStore(Store):
         self._bytes += _size(record)
         self._evict(keep=key)
 
+    def _over(self) -> bool:
+        return len(self._records) > self._max_records or self._bytes > self._max_bytes
+
     def _evict(self, keep: str) -> None:
-        if len(self._records) <= self._max_records and self._bytes <= self._max_bytes:
-            return
         now = self._clock()
-        for key in list(self._records):
-            if len(self._records) <= self._max_records and self._bytes <= self._max_bytes:
-                return
+        passed = 0
+        # Oldest first. A claim in progress is moved to the back instead of evicted, so
+        # each eviction looks at the few records it passes, never at the whole store.
+        while self._over() and passed < len(self._records):
+            key = next(iter(self._records))
             record = self._records[key]
-            if key == keep:
-                continue
-            if record.state is RecordState.COMPLETED or record.expires_at <= now:
+            if key != keep and (record.state is RecordState.COMPLETED or record.expires_at <= now):
                 self._drop(key)
+            else:
+                self._records.move_to_end(key)
+                passed += 1
 
     def claim(self, key: str, owner: str, fingerprint: str, lease: float) -> Claim:
         with self._lock:
