@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import math
 import os
 import threading
 import time
@@ -126,6 +127,8 @@ class SyncRenewer:
         self._wake = threading.Condition(self._lock)
         self._thread: threading.Thread | None = None
         self._pid = 0
+        self._waiting = math.inf
+        """How long the thread's current wait lasts; infinite while nothing is held."""
 
     def hold(
         self,
@@ -147,7 +150,9 @@ class SyncRenewer:
                     target=self._run, name="idempotency-renewer", daemon=True
                 )
                 self._thread.start()
-            self._wake.notify()
+            # Waking the thread costs a context switch: only for a lease it would miss.
+            if _tick([held]) < self._waiting:
+                self._wake.notify()
         return held
 
     def drop(self, held: Held) -> None:
@@ -164,9 +169,11 @@ class SyncRenewer:
         while True:
             with self._lock:
                 while not self._held:
+                    self._waiting = math.inf
                     self._wake.wait()
-                # hold() notifies, so a shorter lease arriving now cuts the wait short.
-                self._wake.wait(_tick(list(self._held)))
+                # hold() notifies when a shorter lease arrives, cutting this wait short.
+                self._waiting = _tick(list(self._held))
+                self._wake.wait(self._waiting)
             now = time.monotonic()
             with self._lock:
                 due = [held for held in self._held if held.due(now)]
