@@ -150,7 +150,6 @@ def test_fifty_identical_posts_on_four_workers_place_one_order(
         else:
             assert response.status_code == 201, response.text
             assert response.content == original.content
-    assert any(r.status_code == 409 for r in responses), "no duplicate met the running order"
     assert is_replay(after)
     assert after.content == original.content
     assert after.headers["location"] == original.headers["location"]
