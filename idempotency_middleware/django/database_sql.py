@@ -21,19 +21,7 @@ SUPPORTED_VENDORS = frozenset({"postgresql", "mysql", "sqlite"})
 PURGE_BATCH = 1000
 """Rows deleted per purge statement, so no purge holds locks on a large table for long."""
 
-_INSERTED = (
-    "key",
-    "state",
-    "owner",
-    "fingerprint",
-    "expires_at",
-    "status",
-    "headers",
-    "body",
-    "replayable",
-    "format_version",
-    "created_at",
-)
+_INSERTED = ("key", *RECORD_COLUMNS, "created_at")
 # MySQL and MariaDB assign left to right, each assignment seeing the ones before it:
 # owner and expires_at go last, so the takeover condition gives the same answer for
 # every column (as in stores/sql_statements.py). PostgreSQL and SQLite read the old row.
