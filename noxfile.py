@@ -59,3 +59,24 @@ def bench(session: nox.Session) -> None:
         "asyncpg>=0.29",
     )
     session.run("python", "-m", "benchmarks", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site into build/docs, every warning an error.
+
+    The dirhtml builder gives each page a folder of its own, so the ``type`` URI of
+    each problem (``.../problems/<slug>/``) is the address of its page.
+    """
+    session.install("-e", ".[docs]")
+    session.run(
+        "sphinx-build",
+        "--builder",
+        "dirhtml",
+        "--fail-on-warning",
+        "--keep-going",
+        "--fresh-env",
+        "docs",
+        "build/docs",
+        *session.posargs,
+    )
