@@ -125,6 +125,8 @@ async def test_every_store_of_the_choosing_page_serves_the_app(
     try:
         _assert_replayed(*await _twice(fastapi_quickstart.create_app(store)))
     finally:
+        if isinstance(store, RedisStore):
+            store.clear()  # only the keys under the snippet's own prefix
         await store.aclose()
         store.close()
 
