@@ -9,22 +9,27 @@ from __future__ import annotations
 import inspect
 import math
 import secrets
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, TypeVar
 
 from idempotency_middleware.errors import ConfigurationError
 from idempotency_middleware.fingerprint import FingerprintFunction, RequestFingerprint, key_only
 from idempotency_middleware.keys import DEFAULT_MAX_KEY_LENGTH, KeySource, from_header
 from idempotency_middleware.responses import DEFAULT_NOT_STORED
-from idempotency_middleware.routes import PathTemplates
+from idempotency_middleware.routes import PathTable, PathTemplates
 from idempotency_middleware.scope import ScopeFunction, default_scope
 from idempotency_middleware.stores.base import Store
 
-__all__ = ["InFlight", "OnStoreError", "Options"]
+__all__ = ["APP_WIDE", "InFlight", "OnStoreError", "Options"]
 
 InFlight = Literal["reject", "wait"]
 OnStoreError = Literal["fail_closed", "fail_open"]
+
+_T = TypeVar("_T")
+
+APP_WIDE = frozenset({"store", "secret", "methods", "include", "required", "exclude"})
+"""Options that hold for a whole app: a route (or a view) sets any of the others."""
 
 _STORE_CHOICES = (
     "pass store=: MemoryStore() for tests and a single process, "
@@ -45,6 +50,10 @@ def _positive(name: str, value: Any) -> float:
             f"{name} must be a positive number of seconds or bytes, not {value!r}"
         )
     return float(value)
+
+
+def _reusable(values: Iterable[_T]) -> Iterable[_T]:
+    return tuple(values) if isinstance(values, Iterator) else values
 
 
 def _fingerprint(value: Any, headers: Iterable[str]) -> FingerprintFunction:
@@ -99,12 +108,21 @@ class Options:
     secret: bytes | None
     not_stored: frozenset[int]
     new_owner: Callable[[], str] = field(default=lambda: secrets.token_hex(16))
+    routes: PathTable[Options] | None = None
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
         """The option names :meth:`build` takes; Django and Flask read each as an
-        ``IDEMPOTENCY_<NAME>`` setting."""
-        return tuple(inspect.signature(cls.build).parameters)
+        ``IDEMPOTENCY_<NAME>`` setting. ``routes`` is not one: Django and Flask set
+        options per view, with their decorators."""
+        return tuple(name for name in inspect.signature(cls.build).parameters if name != "routes")
+
+    def for_path(self, path: str) -> Options:
+        """The options of the first template of ``routes`` that ``path`` matches, else
+        these options."""
+        if self.routes is None:
+            return self
+        return self.routes.lookup(path) or self
 
     @property
     def key_needs_body(self) -> bool:
@@ -135,8 +153,23 @@ class Options:
         secret: str | bytes | None = None,
         max_key_length: int = DEFAULT_MAX_KEY_LENGTH,
         not_stored: Iterable[int] = DEFAULT_NOT_STORED,
+        routes: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> Options:
-        """Check every option and return the compiled :class:`Options`."""
+        """Check every option and return the compiled :class:`Options`.
+
+        ``routes`` maps path templates to the options of the requests they match, such
+        as ``{"/webhooks/{id}": {"ttl": 259200, "in_flight": "wait"}}``: any option but
+        those of :data:`APP_WIDE`, over these. A route's ``key`` or ``header`` replaces
+        the key source, and a route is covered even where ``include`` does not list it.
+        """
+        # Each route's options are built again from these arguments, with the route's
+        # own over them: taken before the checks below rebind any, with iterators (read
+        # once) kept as tuples.
+        methods, include, required, exclude = map(_reusable, (methods, include, required, exclude))
+        fingerprint_headers, not_stored = _reusable(fingerprint_headers), _reusable(not_stored)
+        arguments = {
+            name: value for name, value in locals().items() if name not in ("cls", "routes")
+        }
         if store is None:
             raise ConfigurationError(f"store is required: {_STORE_CHOICES}")
         if not isinstance(store, Store):
@@ -165,7 +198,7 @@ class Options:
                 f"secret must be a non-empty str or bytes, not {secret!r}; "
                 "leave it unset to use plain SHA-256"
             )
-        return cls(
+        options = cls(
             store=store,
             key=_key_source(header, key, int(_positive("max_key_length", max_key_length))),
             methods=frozenset(m.upper() for m in methods),
@@ -184,3 +217,44 @@ class Options:
             secret=secret,
             not_stored=frozenset(not_stored),
         )
+        if not routes:
+            return options
+        if not isinstance(routes, Mapping):
+            raise ConfigurationError(
+                "routes must be a dict of path templates to options, such as "
+                f"{{'/webhooks/{{id}}': {{'ttl': 259200}}}}, not {routes!r}"
+            )
+        table = PathTable(
+            {
+                template: _route(template, changes, arguments)
+                for template, changes in routes.items()
+            },
+            option="routes",
+        )
+        return replace(options, routes=table)
+
+
+def _route(template: str, changes: Any, arguments: dict[str, Any]) -> Options:
+    where = f"routes[{template!r}]"
+    if not isinstance(changes, Mapping):
+        raise ConfigurationError(
+            f"{where} must be a dict of options, such as {{'ttl': 259200}}, not {changes!r}"
+        )
+    route_wide = sorted(set(Options.names()) - APP_WIDE)
+    wrong = sorted(set(changes) - set(route_wide))
+    if wrong:
+        raise ConfigurationError(
+            f"{where} cannot set {', '.join(wrong)}: a route sets {', '.join(route_wide)}; "
+            "the others hold for the whole app"
+        )
+    merged = dict(arguments)
+    if "key" in changes or "header" in changes:
+        # One key source per route (SEMANTICS 2): the route's replaces the app's.
+        merged.update(key=None, header=None)
+    merged.update(changes)
+    if merged["include"]:
+        merged["include"] = (*merged["include"], template)
+    try:
+        return Options.build(**merged)
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"{where}: {exc}") from exc

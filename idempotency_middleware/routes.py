@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Generic, TypeVar
 
 from idempotency_middleware.errors import ConfigurationError
 
-__all__ = ["PathTemplates"]
+__all__ = ["PathTable", "PathTemplates"]
+
+_V = TypeVar("_V")
 
 _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::(path|str))?\}")
 
@@ -49,3 +52,28 @@ class PathTemplates:
     def matches(self, path: str) -> bool:
         """True if ``path`` matches one of the templates."""
         return self._regex is not None and self._regex.fullmatch(path) is not None
+
+
+class PathTable(Generic[_V]):
+    """Values by path template; :meth:`lookup` answers the value of the first template,
+    in the order given, that a path matches."""
+
+    def __init__(self, entries: Mapping[str, _V], *, option: str = "path templates") -> None:
+        self.entries = dict(entries)
+        self._values = list(self.entries.values())
+        # One alternation with a group per template: the group that matched names the
+        # value, so a lookup is one regular expression whatever the number of routes.
+        patterns = [f"(?P<t{i}>{_compile(option, t)})" for i, t in enumerate(self.entries)]
+        self._regex = re.compile("|".join(patterns)) if patterns else None
+
+    def __bool__(self) -> bool:
+        return self._regex is not None
+
+    def lookup(self, path: str) -> _V | None:
+        """The value of the first template ``path`` matches, or None."""
+        if self._regex is None:
+            return None
+        match = self._regex.fullmatch(path)
+        if match is None or match.lastgroup is None:
+            return None
+        return self._values[int(match.lastgroup[1:])]

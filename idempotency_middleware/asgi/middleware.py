@@ -103,7 +103,7 @@ class IdempotencyMiddleware:
     (``header``, ``key``, ``methods``, ``ttl``, ``lease``, ``in_flight``,
     ``wait_timeout``, ``max_request_bytes``, ``max_response_bytes``,
     ``on_store_error``, ``scope``, ``fingerprint``, ``include``, ``required``,
-    ``exclude``, ``secret``) are those of :meth:`Options.build
+    ``exclude``, ``secret``, ``routes``) are those of :meth:`Options.build
     <idempotency_middleware.options.Options.build>`; a wrong one raises
     :class:`~idempotency_middleware.errors.ConfigurationError` here, at start-up.
 
@@ -120,8 +120,9 @@ class IdempotencyMiddleware:
         if scope["type"] != "http" or scope["method"] not in self.options.methods:
             await self.app(scope, receive, send)
             return
+        options = self.options.for_path(scope["path"])
         head = _head(scope)
-        decision = inspect(self.options, head)
+        decision = inspect(options, head)
         if isinstance(decision, PassThrough):
             await self.app(scope, receive, send)
             return
@@ -138,28 +139,34 @@ class IdempotencyMiddleware:
         except _Disconnected:
             return
         if body is None:
-            await _reject(send, too_large(self.options))
+            await _reject(send, too_large(options))
             return
         request = Request(
             head.method, head.path, head.query_string, head.headers, body, head.principal
         )
-        key = decision.key if decision.key is not None else key_of(self.options, request)
+        key = decision.key if decision.key is not None else key_of(options, request)
         if isinstance(key, Respond):
             await _reject(send, key)
             return
         if key is None:
-            missing = without_key(self.options, head.path)
+            missing = without_key(options, head.path)
             if isinstance(missing, Respond):
                 await _reject(send, missing)
             else:
                 await self.app(scope, _replaying(body, receive), send)
             return
-        await self._run(scope, _replaying(body, receive), send, request, key)
+        await self._run(options, scope, _replaying(body, receive), send, request, key)
 
     async def _run(
-        self, scope: Scope, receive: Receive, send: Send, request: Request, key: str
+        self,
+        options: Options,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        request: Request,
+        key: str,
     ) -> None:
-        driver = AsyncDriver(self.options.store, exchange(self.options, request, key))
+        driver = AsyncDriver(options.store, exchange(options, request, key))
         step = await driver.begin()
         if isinstance(step, Respond):
             await _send_response(send, step.response)
@@ -167,7 +174,7 @@ class IdempotencyMiddleware:
         if not step.protected:
             await self.app(scope, receive, send)
             return
-        capture = ResponseCapture(self.options.max_response_bytes)
+        capture = ResponseCapture(options.max_response_bytes)
         finished = False
         client_gone: OSError | None = None
 

@@ -102,8 +102,8 @@ class CacheStore(ThreadedStore):
     - A cache may evict entries under memory pressure, and an evicted claim lets a
       duplicate run: give the records a cache that does not evict them early.
     - A cache cannot list its keys: :meth:`purge` has nothing to do (entries expire by
-      themselves) and :meth:`clear` starts a new generation of keys, seen by this store
-      object only: it is for tests.
+      themselves), :meth:`stats` cannot count (it answers None), and :meth:`clear`
+      starts a new generation of keys, seen by this store object only: it is for tests.
 
     Expiry is judged on ``clock`` (entries are also given cache timeouts); an expired
     record still cached is taken over by exactly one claimer, through an ``add``. The

@@ -52,6 +52,7 @@ class Statements:
     forget: str
     clear: str
     purge: str
+    stats: str
 
 
 def statements(connection: BaseDatabaseWrapper) -> Statements:
@@ -92,6 +93,16 @@ def statements(connection: BaseDatabaseWrapper) -> Statements:
         claim += f" RETURNING {returned}"
     held = f"{q('key')} = %s AND {q('owner')} = %s AND {q('state')} = 'in_progress'"
     expired = f"{q('expires_at')} <= %s"
+    live = f"{q('expires_at')} > %s"
+    # In progress, completed, expired; SUM over no rows is NULL.
+    counts = ", ".join(
+        f"COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0)"
+        for condition in (
+            f"{q('state')} = 'in_progress' AND {live}",
+            f"{q('state')} = 'completed' AND {live}",
+            expired,
+        )
+    )
     if connection.vendor == "mysql":
         purge = f"DELETE FROM {table} WHERE {expired} LIMIT {PURGE_BATCH}"
     else:
@@ -111,4 +122,5 @@ def statements(connection: BaseDatabaseWrapper) -> Statements:
         forget=f"DELETE FROM {table} WHERE {q('key')} = %s",
         clear=f"DELETE FROM {table}",
         purge=purge,
+        stats=f"SELECT {counts} FROM {table}",
     )

@@ -30,6 +30,7 @@ from idempotency_middleware.django.database_sql import PURGE_BATCH, Statements, 
 from idempotency_middleware.django.threaded import ThreadedStore
 from idempotency_middleware.errors import ConfigurationError, StoreError
 from idempotency_middleware.records import Claim, Record, RecordState, StoredResponse
+from idempotency_middleware.stores.base import RecordCounts
 
 __all__ = ["DatabaseStore"]
 
@@ -112,6 +113,12 @@ class DatabaseStore(ThreadedStore):
 
     def forget(self, key: str) -> bool:
         return self._count(lambda sql: sql.forget, (key,)) == 1
+
+    def stats(self) -> RecordCounts:
+        now = self._clock()
+        row = self._run(lambda cursor, sql: _fetch(cursor, sql.stats, (now, now, now)))
+        assert row is not None  # an aggregate always answers one row
+        return RecordCounts(*(int(count) for count in row))
 
     def clear(self) -> None:
         self._count(lambda sql: sql.clear, ())

@@ -9,10 +9,24 @@ and an async one (ASGI) alike. Every driver error is raised as
 from __future__ import annotations
 
 import abc
+from dataclasses import dataclass
 
 from idempotency_middleware.records import Claim, Record, StoredResponse
 
-__all__ = ["Store"]
+__all__ = ["RecordCounts", "Store"]
+
+
+@dataclass(frozen=True)
+class RecordCounts:
+    """How many records a store holds, by state (what :meth:`Store.stats` answers).
+
+    ``expired`` counts the records past their lease or retention that are still there:
+    they read as absent, and :meth:`Store.purge` deletes them.
+    """
+
+    in_progress: int
+    completed: int
+    expired: int
 
 
 class Store(abc.ABC):
@@ -97,6 +111,11 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def forget(self, key: str) -> bool:
         """Delete the record for ``key`` whatever its state; True if there was one."""
+
+    def stats(self) -> RecordCounts | None:
+        """Count the records of this store's namespace by state; None where the store
+        cannot list its records (a cache)."""
+        return None
 
     @abc.abstractmethod
     def clear(self) -> None:

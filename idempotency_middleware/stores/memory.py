@@ -7,7 +7,7 @@ from collections import OrderedDict
 
 from idempotency_middleware.clock import Clock, system_clock
 from idempotency_middleware.records import Claim, Record, RecordState, StoredResponse
-from idempotency_middleware.stores.base import Store
+from idempotency_middleware.stores.base import RecordCounts, Store
 
 __all__ = ["MemoryStore"]
 
@@ -159,6 +159,14 @@ class MemoryStore(Store):
             present = key in self._records
             self._drop(key)
             return present
+
+    def stats(self) -> RecordCounts:
+        with self._lock:
+            now = self._clock()
+            live = [r.state for r in self._records.values() if r.expires_at > now]
+            expired = len(self._records) - len(live)
+        in_progress = live.count(RecordState.IN_PROGRESS)
+        return RecordCounts(in_progress, len(live) - in_progress, expired)
 
     def clear(self) -> None:
         with self._lock:

@@ -13,7 +13,7 @@ import asyncio
 import re
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import redis
@@ -28,8 +28,8 @@ from redis.retry import Retry
 from idempotency_middleware.clock import Clock
 from idempotency_middleware.codec import encode_headers
 from idempotency_middleware.errors import ConfigurationError, StoreError
-from idempotency_middleware.records import Claim, Record, StoredResponse
-from idempotency_middleware.stores.base import Store
+from idempotency_middleware.records import Claim, Record, RecordState, StoredResponse
+from idempotency_middleware.stores.base import RecordCounts, Store
 from idempotency_middleware.stores.redis_clients import AsyncClient, SyncClient, from_url, twin
 from idempotency_middleware.stores.redis_scripts import (
     CLAIM,
@@ -45,7 +45,7 @@ from idempotency_middleware.stores.redis_scripts import (
 __all__ = ["RedisStore"]
 
 _DRIVER_ERRORS = (RedisError, RedisClusterException, OSError)
-_CLEAR_BATCH = 1000
+_BATCH = 1000
 
 
 class RedisStore(Store):
@@ -181,22 +181,59 @@ class RedisStore(Store):
         except _DRIVER_ERRORS as exc:
             raise _store_error(exc) from exc
 
-    def clear(self) -> None:
-        pattern = re.sub(r"([*?\[\]\\])", r"\\\1", self._prefix) + "*"
+    def stats(self) -> RecordCounts:
+        states = {
+            RecordState.IN_PROGRESS.value.encode(): 0,
+            RecordState.COMPLETED.value.encode(): 0,
+        }
+        expired = 0
         try:
             client = self._sync()
-            batch: list[bytes] = []
-            # SCAN, never FLUSHDB or KEYS: other data may share the database, and KEYS
-            # blocks the server. On a cluster, redis-py scans every primary.
-            for name in client.scan_iter(match=pattern, count=_CLEAR_BATCH):
-                batch.append(name)
-                if len(batch) == _CLEAR_BATCH:
-                    client.unlink(*batch)
-                    batch.clear()
-            if batch:
+            if self._clock is None:
+                seconds, microseconds = client.time()
+                now = seconds * 1000 + microseconds // 1000
+            else:
+                now = round(self._clock() * 1000)
+            for batch in self._batches(client):
+                pipeline = client.pipeline(transaction=False)
+                for name in batch:
+                    pipeline.hmget(name, "s", "e")
+                for reply in pipeline.execute(raise_on_error=False):
+                    # A key under the prefix that is no record (another type) is no
+                    # concern of the counts; nor is one that expired since the scan.
+                    if not isinstance(reply, list) or reply[0] not in states:
+                        continue
+                    if reply[1] is not None and int(reply[1]) <= now:
+                        expired += 1
+                    else:
+                        states[reply[0]] += 1
+        except _DRIVER_ERRORS as exc:
+            raise _store_error(exc) from exc
+        in_progress, completed = states.values()
+        return RecordCounts(in_progress, completed, expired)
+
+    def clear(self) -> None:
+        try:
+            client = self._sync()
+            # Key by key, never FLUSHDB: other data may share the database.
+            for batch in self._batches(client):
                 client.unlink(*batch)
         except _DRIVER_ERRORS as exc:
             raise _store_error(exc) from exc
+
+    def _batches(self, client: SyncClient) -> Iterator[list[bytes]]:
+        """The keys under the prefix, a batch at a time."""
+        pattern = re.sub(r"([*?\[\]\\])", r"\\\1", self._prefix) + "*"
+        batch: list[bytes] = []
+        # SCAN, never KEYS, which blocks the server. On a cluster, redis-py scans every
+        # primary.
+        for name in client.scan_iter(match=pattern, count=_BATCH):
+            batch.append(name)
+            if len(batch) == _BATCH:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
 
     def close(self) -> None:
         with self._lock:

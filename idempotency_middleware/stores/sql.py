@@ -24,7 +24,7 @@ from idempotency_middleware.clock import Clock, system_clock
 from idempotency_middleware.codec import encode_headers
 from idempotency_middleware.errors import ConfigurationError, StoreError
 from idempotency_middleware.records import Claim, Record, RecordState, StoredResponse
-from idempotency_middleware.stores.base import Store
+from idempotency_middleware.stores.base import RecordCounts, Store
 from idempotency_middleware.stores.sql_engines import EngineFactory, async_url, is_memory, sync_url
 from idempotency_middleware.stores.sql_statements import (
     PURGE_BATCH,
@@ -157,6 +157,10 @@ class SQLAlchemyStore(Store):
     def forget(self, key: str) -> bool:
         return self._run(partial(_count, self._statements.forget, {"p_key": key})) == 1
 
+    def stats(self) -> RecordCounts:
+        in_progress, completed, expired = self._run(partial(self._stats, self._clock()))
+        return RecordCounts(int(in_progress), int(completed), int(expired))
+
     def clear(self) -> None:
         self._run(partial(_count, self._statements.clear, {}))
 
@@ -194,6 +198,10 @@ class SQLAlchemyStore(Store):
 
     def _get(self, params: dict[str, Any], conn: Connection) -> Row[Any] | None:
         return conn.execute(self._statements.get, params).first()
+
+    def _stats(self, now: float, conn: Connection) -> tuple[int, int, int]:
+        counts: tuple[int, int, int] = conn.execute(self._statements.stats, {"p_now": now}).one()
+        return counts
 
     def _purge(self, now: float, conn: Connection) -> int:
         purged = 0

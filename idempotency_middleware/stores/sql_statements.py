@@ -162,6 +162,16 @@ class Statements:
         self.forget: Delete = sa.delete(table).where(c.key == sa.bindparam("p_key"))
         self.clear: Delete = sa.delete(table)
         expired = c.expires_at <= now
+
+        def count(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+            # SUM over no rows is NULL.
+            return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+        self.stats = sa.select(
+            count(sa.and_(c.state == RecordState.IN_PROGRESS.value, ~expired)),
+            count(sa.and_(c.state == RecordState.COMPLETED.value, ~expired)),
+            count(expired),
+        )
         self.purge: Delete
         if dialect_name in ("mysql", "mariadb"):
             # MySQL refuses a LIMIT inside an IN subquery but has DELETE ... LIMIT.

@@ -136,6 +136,7 @@ def protect(
     :class:`io.BytesIO` of it).
     """
     head = _head(environ)
+    options = options.for_path(head.path)
     decision = inspect(options, head)
     if isinstance(decision, PassThrough):
         return app(environ, start_response)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from idempotency_middleware.asgi import IdempotencyMiddleware
+from idempotency_middleware.asgi.openapi import install_openapi
 from idempotency_middleware.stores import Store
 from integrations.orders import OrderBook, order_json
 from integrations.webhooks import DELIVERY_HEADER, webhook_options
@@ -39,8 +40,12 @@ def create_app(
     ``options`` go to :class:`IdempotencyMiddleware`."""
     book = OrderBook(orders_url, table=orders_table)
     book.create()
+    # [start:openapi]
     app = FastAPI(title="Orders")
     app.add_middleware(IdempotencyMiddleware, store=store, **options)
+    # The schema shows the Idempotency-Key header and the middleware's problem answers.
+    install_openapi(app)
+    # [end:openapi]
 
     @app.post("/orders", status_code=201)
     async def place_order(
@@ -83,6 +88,7 @@ def create_webhook_app(
     book.create()
     app = FastAPI(title="Form webhooks")
     app.add_middleware(IdempotencyMiddleware, store=store, **webhook_options(options))
+    install_openapi(app)
 
     @app.post("/webhooks/forms")
     async def receive_form(

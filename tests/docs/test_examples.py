@@ -23,6 +23,7 @@ from integrations.snippets import (
     placement,
     production,
     purge,
+    routes,
     starlette_quickstart,
     stores,
     unique_payment,
@@ -244,6 +245,22 @@ async def test_the_webhook_presets_run_each_delivery_once() -> None:
             paid = await client.post("/webhooks/stripe", json=event)
     assert hook.json() == {"received": 1}
     assert paid.json() == {"received": 2}
+
+
+async def test_a_route_keeps_its_own_retention_and_key_header() -> None:
+    clock = ManualClock()
+    app = routes.create_app(MemoryStore(clock=clock))
+    delivery = {"X-GitHub-Delivery": str(uuid.uuid4())}
+    async with _client(app) as client:
+        first = await client.post("/webhooks/github", json={"n": 1}, headers=delivery)
+        # Two days on, past the app-wide 24 hours but within the route's three days.
+        clock.advance(2 * 86_400)
+        second = await client.post("/webhooks/github", json={"n": 1}, headers=delivery)
+        clock.advance(2 * 86_400)
+        third = await client.post("/webhooks/github", json={"n": 1}, headers=delivery)
+    assert first.status_code == second.status_code == third.status_code == 202
+    assert second.headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in third.headers
 
 
 @pytest.fixture

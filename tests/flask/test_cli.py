@@ -1,4 +1,4 @@
-"""``flask idempotency init|purge|show|forget`` (SEMANTICS section 8)."""
+"""``flask idempotency init|purge|show|forget|stats`` (SEMANTICS section 8)."""
 
 from __future__ import annotations
 
@@ -108,3 +108,18 @@ def test_init_creates_a_table_left_to_alembic(tmp_path: Path) -> None:
 
 def test_init_says_when_the_store_keeps_no_table(shop: Shop) -> None:
     assert run(shop, "init") == (0, "The idempotency store keeps no table: nothing to create.\n")
+
+
+def test_stats_counts_the_records_by_state(make_shop: MakeShop) -> None:
+    clock = ManualClock(1_000_000.0)
+    shop = make_shop(IDEMPOTENCY_STORE=MemoryStore(clock=clock), IDEMPOTENCY_TTL=60)
+    shop.post("/orders", "k1")
+    clock.advance(61)
+    shop.post("/orders", "k2")
+    shop.store.claim(lookup_key(ANONYMOUS_SCOPE, "k3", None), "owner", "fingerprint", 60)
+    assert run(shop, "stats") == (
+        0,
+        "in progress: 1\ncompleted: 1\nexpired, not yet purged: 1\n",
+    )
+    assert run(shop, "purge") == (0, "Purged 1 expired record.\n")
+    assert run(shop, "stats")[1].endswith("expired, not yet purged: 0\n")

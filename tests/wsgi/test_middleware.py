@@ -373,3 +373,13 @@ def test_misconfiguration_raises_at_construction(orders: Orders) -> None:
         IdempotencyMiddleware(orders)
     with pytest.raises(ConfigurationError, match="ttl"):
         IdempotencyMiddleware(orders, store=MemoryStore(), ttl=-1)
+
+
+def test_a_route_takes_its_own_key_header(orders: Orders, store: MemoryStore) -> None:
+    app = IdempotencyMiddleware(orders, store=store, routes={"/orders": {"header": "X-Delivery"}})
+    delivery = [("X-Delivery", "d-1")]
+    first = serve(app, post(None, headers=delivery))
+    second = serve(app, post(None, headers=delivery))
+    assert orders.calls["orders"] == 1
+    assert second.header("idempotent-replayed") == ["true"]
+    assert second.body == first.body

@@ -1,0 +1,157 @@
+"""The middleware in an app's OpenAPI schema: the key header and the problem answers of
+every operation it covers.
+
+With FastAPI, after ``app.add_middleware(IdempotencyMiddleware, ...)``::
+
+    install_openapi(app)
+
+Any other schema (a dict, as FastAPI's ``app.openapi()`` or another generator returns)
+goes through :func:`extend_openapi` with the middleware's ``options``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from idempotency_middleware.asgi.middleware import IdempotencyMiddleware
+from idempotency_middleware.errors import ConfigurationError
+from idempotency_middleware.keys import HeaderKey
+from idempotency_middleware.options import Options
+from idempotency_middleware.problems import ProblemType
+from idempotency_middleware.protocol import _covered
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+__all__ = ["PROBLEM_SCHEMA", "PROBLEM_SCHEMA_NAME", "extend_openapi", "install_openapi"]
+
+PROBLEM_SCHEMA_NAME = "IdempotencyProblem"
+"""The name of :data:`PROBLEM_SCHEMA` under ``components.schemas``."""
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": PROBLEM_SCHEMA_NAME,
+    "description": "An RFC 9457 problem answered by the idempotency middleware.",
+    "type": "object",
+    "properties": {
+        "type": {"type": "string", "format": "uri", "description": "The problem's page."},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string", "description": "What the client should do."},
+        "retryable": {
+            "type": "boolean",
+            "description": "True when the same request, with the same key, may succeed later.",
+        },
+    },
+    "required": ["type", "title", "status", "detail", "retryable"],
+}
+
+_PROBLEM_MEDIA_TYPE = "application/problem+json"
+_OPERATIONS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+_RETRY_AFTER = {
+    "description": "Seconds after which the same request may be sent again.",
+    "schema": {"type": "integer"},
+}
+
+
+def _answers() -> dict[int, str]:
+    titles: dict[int, list[str]] = {}
+    for problem in ProblemType:
+        titles.setdefault(problem.status, []).append(problem.title)
+    return {status: "; ".join(names) for status, names in sorted(titles.items())}
+
+
+_ANSWERS = _answers()
+"""The statuses the middleware answers, each with the titles of its problems."""
+
+
+def _key_parameter(operation: dict[str, Any], key: HeaderKey, required: bool) -> None:
+    description = (
+        "A unique key (a UUID) that makes retries of this request safe: every repeat with "
+        "the same key gets the first response, with Idempotent-Replayed: true."
+    )
+    parameters: list[dict[str, Any]] = operation.setdefault("parameters", [])
+    for parameter in parameters:
+        if parameter.get("in") == "header" and parameter.get("name", "").lower() == key.name:
+            # The handler declares the header too (to read it): one parameter, ours.
+            parameter["required"] = parameter.get("required", False) or required
+            parameter.setdefault("description", description)
+            return
+    parameters.append(
+        {
+            "name": key.name,
+            "in": "header",
+            "required": required,
+            "description": description,
+            "schema": {"type": "string", "minLength": 1, "maxLength": key.max_length},
+        }
+    )
+
+
+def _problem_responses(operation: dict[str, Any]) -> None:
+    responses: dict[str, Any] = operation.setdefault("responses", {})
+    for status, titles in _ANSWERS.items():
+        response = responses.setdefault(str(status), {"description": titles})
+        if titles not in response.get("description", ""):
+            # Another answer of the same status (FastAPI's 422 validation error).
+            response["description"] = f"{response.get('description', '')}; {titles}".lstrip("; ")
+        content = response.setdefault("content", {})
+        content[_PROBLEM_MEDIA_TYPE] = {
+            "schema": {"$ref": f"#/components/schemas/{PROBLEM_SCHEMA_NAME}"}
+        }
+        if status in (409, 503):
+            response.setdefault("headers", {})["Retry-After"] = _RETRY_AFTER
+
+
+def extend_openapi(schema: dict[str, Any], options: Options) -> dict[str, Any]:
+    """Add to ``schema`` (an OpenAPI 3 document, changed in place and returned) what the
+    middleware under ``options`` does to each operation it covers: the key header
+    (required where a ``required`` template matches) and its problem answers.
+
+    Paths are matched as templates: ``/orders/{order_id}`` is covered by an ``include``
+    of ``/orders/{id}``, and takes the options of a ``routes`` entry that matches it.
+    """
+    schema.setdefault("components", {}).setdefault("schemas", {})[PROBLEM_SCHEMA_NAME] = (
+        PROBLEM_SCHEMA
+    )
+    for path, item in schema.get("paths", {}).items():
+        route = options.for_path(path)
+        for method, operation in item.items():
+            if method not in _OPERATIONS or not _covered(route, method.upper(), path):
+                continue
+            if isinstance(route.key, HeaderKey):
+                _key_parameter(operation, route.key, route.required.matches(path))
+            _problem_responses(operation)
+    return schema
+
+
+def install_openapi(app: FastAPI, options: Options | None = None) -> None:
+    """Make ``app.openapi()`` document the middleware that ``app.add_middleware`` added
+    (or the one given by its ``options``: ``middleware.options``).
+
+    Raises :class:`~idempotency_middleware.errors.ConfigurationError` when the app has no
+    such middleware: add it first.
+    """
+    if options is None:
+        options = _added_options(app)
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        # FastAPI keeps the schema it generated in openapi_schema and returns it from then on.
+        if app.openapi_schema is None:
+            app.openapi_schema = extend_openapi(generate(), options)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _added_options(app: FastAPI) -> Options:
+    for middleware in app.user_middleware:
+        if middleware.cls is IdempotencyMiddleware:
+            # The same options the middleware builds when the app starts.
+            kwargs: dict[str, Any] = dict(middleware.kwargs)
+            return Options.build(**kwargs)
+    raise ConfigurationError(
+        "install_openapi: the app has no IdempotencyMiddleware; call "
+        "app.add_middleware(IdempotencyMiddleware, store=...) first, or pass "
+        "options=middleware.options"
+    )

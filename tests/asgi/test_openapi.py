@@ -1,0 +1,143 @@
+"""The middleware in the OpenAPI schema that FastAPI generates: the key header and the
+problem answers of the operations it covers, and nothing on the others."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from pydantic import BaseModel
+
+from idempotency_middleware import ConfigurationError, MemoryStore, from_json
+from idempotency_middleware.asgi import IdempotencyMiddleware
+from idempotency_middleware.asgi.openapi import extend_openapi, install_openapi
+from idempotency_middleware.options import Options
+from integrations.fastapi_app import create_app, create_webhook_app
+
+PROBLEM = {"schema": {"$ref": "#/components/schemas/IdempotencyProblem"}}
+STATUSES = ["400", "409", "413", "422", "503"]
+
+
+@pytest.fixture
+def orders_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'orders.db'}"
+
+
+def header(operation: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    return [
+        p
+        for p in operation.get("parameters", [])
+        if p["in"] == "header" and p["name"].lower() == name
+    ]
+
+
+def assert_documented(operation: dict[str, Any], name: str, *, required: bool) -> None:
+    (parameter,) = header(operation, name)
+    assert parameter["required"] is required
+    assert "retries" in parameter["description"]
+    for status in STATUSES:
+        assert operation["responses"][status]["content"]["application/problem+json"] == PROBLEM
+    for status in ("409", "503"):
+        assert operation["responses"][status]["headers"]["Retry-After"]["schema"] == {
+            "type": "integer"
+        }
+
+
+def assert_untouched(operation: dict[str, Any], name: str = "idempotency-key") -> None:
+    assert not header(operation, name)
+    assert not set(STATUSES[:3] + STATUSES[4:]) & set(operation["responses"])
+
+
+def test_the_orders_api_documents_its_key_and_problems(orders_url: str) -> None:
+    schema = create_app(MemoryStore(), orders_url=orders_url).openapi()
+    place = schema["paths"]["/orders"]["post"]
+    assert_documented(place, "idempotency-key", required=False)
+    # FastAPI's own 422 stays, beside the middleware's.
+    unprocessable = place["responses"]["422"]
+    assert set(unprocessable["content"]) == {"application/json", "application/problem+json"}
+    assert unprocessable["description"].startswith("Validation Error; Idempotency key reused")
+    problem = schema["components"]["schemas"]["IdempotencyProblem"]
+    assert problem["required"] == ["type", "title", "status", "detail", "retryable"]
+    assert problem["properties"]["retryable"]["type"] == "boolean"
+    assert_untouched(schema["paths"]["/orders/{order_id}"]["get"])
+    assert_untouched(schema["paths"]["/orders/count"]["get"])
+
+
+def test_a_required_route_marks_the_header_required(orders_url: str) -> None:
+    app = create_app(MemoryStore(), orders_url=orders_url, required=["/orders"])
+    schema = app.openapi()
+    assert_documented(schema["paths"]["/orders"]["post"], "idempotency-key", required=True)
+    assert app.openapi() is schema
+    assert len(header(schema["paths"]["/orders"]["post"], "idempotency-key")) == 1
+
+
+def test_the_webhook_receiver_documents_its_delivery_header(orders_url: str) -> None:
+    schema = create_webhook_app(MemoryStore(), orders_url=orders_url).openapi()
+    receive = schema["paths"]["/webhooks/forms"]["post"]
+    assert_documented(receive, "x-delivery-id", required=False)
+    assert not header(receive, "idempotency-key")
+
+
+class Event(BaseModel):
+    id: str
+
+
+def _app(**options: Any) -> FastAPI:
+    app = FastAPI()
+
+    @app.post("/orders/{order_id}/pay")
+    async def pay(order_id: int) -> dict[str, int]:
+        return {"order": order_id}
+
+    @app.patch("/internal/{name}")
+    async def internal(name: str) -> dict[str, str]:
+        return {"name": name}
+
+    @app.post("/webhooks/stripe")
+    async def stripe(event: Event) -> dict[str, str]:
+        return {"id": event.id}
+
+    @app.put("/orders/{order_id}")
+    async def replace(order_id: int) -> dict[str, int]:
+        return {"order": order_id}
+
+    app.add_middleware(IdempotencyMiddleware, store=MemoryStore(), **options)
+    install_openapi(app)
+    return app
+
+
+def test_templates_methods_and_route_key_sources_decide_what_is_documented() -> None:
+    schema = _app(
+        exclude=["/internal/{x}"],
+        required=["/orders/{id}/pay"],
+        routes={"/webhooks/stripe": {"key": from_json("/id")}},
+    ).openapi()
+    paths = schema["paths"]
+    assert_documented(paths["/orders/{order_id}/pay"]["post"], "idempotency-key", required=True)
+    assert_untouched(paths["/internal/{name}"]["patch"])
+    assert_untouched(paths["/orders/{order_id}"]["put"])
+    # The key is in the body there: the problem answers, and no header.
+    stripe = paths["/webhooks/stripe"]["post"]
+    assert not header(stripe, "idempotency-key")
+    assert stripe["responses"]["409"]["content"]["application/problem+json"] == PROBLEM
+
+
+def test_include_limits_the_operations_documented() -> None:
+    schema = _app(include=["/webhooks/{name}"], methods=["POST", "PUT"]).openapi()
+    paths = schema["paths"]
+    assert_untouched(paths["/orders/{order_id}/pay"]["post"])
+    assert_untouched(paths["/orders/{order_id}"]["put"])
+    assert_documented(paths["/webhooks/stripe"]["post"], "idempotency-key", required=False)
+
+
+def test_extend_openapi_works_on_any_schema_dict() -> None:
+    schema: dict[str, Any] = {"openapi": "3.1.0", "paths": {"/a": {"post": {"responses": {}}}}}
+    extended = extend_openapi(schema, Options.build(store=MemoryStore(), header="X-Key"))
+    assert_documented(extended["paths"]["/a"]["post"], "x-key", required=False)
+
+
+def test_install_openapi_without_the_middleware_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match=r"app\.add_middleware"):
+        install_openapi(FastAPI())
