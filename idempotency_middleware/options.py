@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from idempotency_middleware.errors import ConfigurationError
+from idempotency_middleware.events import OutcomeCallback, guarded
 from idempotency_middleware.fingerprint import FingerprintFunction, RequestFingerprint, key_only
 from idempotency_middleware.keys import DEFAULT_MAX_KEY_LENGTH, KeySource, from_header
 from idempotency_middleware.responses import DEFAULT_NOT_STORED
@@ -99,6 +100,8 @@ class Options:
     secret: bytes | None
     not_stored: frozenset[int]
     new_owner: Callable[[], str] = field(default=lambda: secrets.token_hex(16))
+    listeners: tuple[OutcomeCallback, ...] = ()
+    """Called with each outcome: ``on_outcome`` and OpenTelemetry, each guarded."""
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -110,6 +113,10 @@ class Options:
     def key_needs_body(self) -> bool:
         """True when the key is read from the body (JSON pointer, form field, function)."""
         return bool(getattr(self.key, "needs_body", True))
+
+    def route_of(self, path: str) -> str:
+        """The ``required`` or ``include`` template ``path`` matches, else the path."""
+        return self.required.template_of(path) or self.include.template_of(path) or path
 
     @classmethod
     def build(
@@ -135,6 +142,7 @@ class Options:
         secret: str | bytes | None = None,
         max_key_length: int = DEFAULT_MAX_KEY_LENGTH,
         not_stored: Iterable[int] = DEFAULT_NOT_STORED,
+        on_outcome: OutcomeCallback | None = None,
     ) -> Options:
         """Check every option and return the compiled :class:`Options`."""
         if store is None:
@@ -165,6 +173,14 @@ class Options:
                 f"secret must be a non-empty str or bytes, not {secret!r}; "
                 "leave it unset to use plain SHA-256"
             )
+        listeners: list[OutcomeCallback] = []
+        if on_outcome is not None:
+            if not callable(on_outcome):
+                raise ConfigurationError(
+                    "on_outcome must be a function that takes an "
+                    f"idempotency_middleware.events.OutcomeEvent, or None, not {on_outcome!r}"
+                )
+            listeners.append(guarded(on_outcome, "on_outcome"))
         return cls(
             store=store,
             key=_key_source(header, key, int(_positive("max_key_length", max_key_length))),
@@ -183,4 +199,5 @@ class Options:
             exclude=PathTemplates(exclude, option="exclude"),
             secret=secret,
             not_stored=frozenset(not_stored),
+            listeners=tuple(listeners),
         )

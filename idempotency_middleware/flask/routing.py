@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Blueprint, Flask
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Rule
 
 from idempotency_middleware.errors import ConfigurationError
 from idempotency_middleware.options import Options
@@ -113,8 +114,8 @@ class Policies:
         return _DEFAULT
 
 
-def endpoint_of(app: Flask, environ: WSGIEnvironment) -> str | None:
-    """The endpoint Flask will dispatch the request to, or None (404, 405, redirect)."""
+def rule_of(app: Flask, environ: WSGIEnvironment) -> Rule | None:
+    """The URL rule Flask will dispatch the request to, or None (404, 405, redirect)."""
     request = app.request_class(environ, populate_request=False, shallow=True)
     try:
         adapter = app.create_url_adapter(request)
@@ -123,7 +124,7 @@ def endpoint_of(app: Flask, environ: WSGIEnvironment) -> str | None:
         rule, _ = adapter.match(return_rule=True)
     except HTTPException:
         return None
-    return str(rule.endpoint)
+    return rule
 
 
 def flask_login_user(app: Flask, environ: WSGIEnvironment) -> str | None:
@@ -167,7 +168,8 @@ class FlaskMiddleware:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if str(environ["REQUEST_METHOD"]).upper() not in self.options.methods:
             return self.wsgi_app(environ, start_response)
-        policy = self._policies.resolve(self.app, endpoint_of(self.app, environ))
+        rule = rule_of(self.app, environ)
+        policy = self._policies.resolve(self.app, None if rule is None else str(rule.endpoint))
         if policy.exempt:
             return self.wsgi_app(environ, start_response)
         return protect(
@@ -176,6 +178,7 @@ class FlaskMiddleware:
             environ,
             start_response,
             principal=lambda env: flask_login_user(self.app, env),
+            route=None if rule is None else rule.rule,
         )
 
     def options_for(self, policy: Policy) -> Options:
