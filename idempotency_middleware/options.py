@@ -11,7 +11,7 @@ import math
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from idempotency_middleware.errors import ConfigurationError
 from idempotency_middleware.events import OutcomeCallback, guarded
@@ -21,6 +21,9 @@ from idempotency_middleware.responses import DEFAULT_NOT_STORED
 from idempotency_middleware.routes import PathTemplates
 from idempotency_middleware.scope import ScopeFunction, default_scope
 from idempotency_middleware.stores.base import Store
+
+if TYPE_CHECKING:
+    from idempotency_middleware.otel import Telemetry
 
 __all__ = ["InFlight", "OnStoreError", "Options"]
 
@@ -75,6 +78,29 @@ def _key_source(header: str | None, key: Any, max_key_length: int) -> KeySource:
             "keys.from_json('/id'), keys.from_form('idempotency_key') or a function of the request"
         )
     return key  # type: ignore[no-any-return]
+
+
+def _telemetry(value: Any) -> Telemetry | None:
+    """The :class:`~idempotency_middleware.otel.Telemetry` of ``telemetry``, or None.
+
+    Its module, and with it OpenTelemetry, is imported only when telemetry is on.
+    """
+    if value is False or value is None:
+        return None
+    try:
+        from idempotency_middleware.otel import Telemetry
+    except ImportError as exc:
+        raise ConfigurationError(
+            "telemetry needs the OpenTelemetry API: pip install 'idempotency-middleware[otel]'"
+        ) from exc
+    if value is True:
+        return Telemetry()
+    if isinstance(value, Telemetry):
+        return value
+    raise ConfigurationError(
+        "telemetry must be True (the global OpenTelemetry providers), False, or an "
+        f"idempotency_middleware.otel.Telemetry, not {value!r}"
+    )
 
 
 @dataclass(frozen=True)
@@ -143,6 +169,7 @@ class Options:
         max_key_length: int = DEFAULT_MAX_KEY_LENGTH,
         not_stored: Iterable[int] = DEFAULT_NOT_STORED,
         on_outcome: OutcomeCallback | None = None,
+        telemetry: Any = False,
     ) -> Options:
         """Check every option and return the compiled :class:`Options`."""
         if store is None:
@@ -181,6 +208,10 @@ class Options:
                     f"idempotency_middleware.events.OutcomeEvent, or None, not {on_outcome!r}"
                 )
             listeners.append(guarded(on_outcome, "on_outcome"))
+        instruments = _telemetry(telemetry)
+        if instruments is not None:
+            store = instruments.traced(store)
+            listeners.append(guarded(instruments.record, "telemetry"))
         return cls(
             store=store,
             key=_key_source(header, key, int(_positive("max_key_length", max_key_length))),

@@ -15,6 +15,8 @@ the setting ``IDEMPOTENCY_<OPTION>`` (``IDEMPOTENCY_TTL``, ``IDEMPOTENCY_IN_FLIG
 ``IDEMPOTENCY_ON_OUTCOME``
     A function of an :class:`~idempotency_middleware.events.OutcomeEvent`, called once
     per outcome (for metrics), or its dotted path.
+``IDEMPOTENCY_TELEMETRY``
+    ``True`` for OpenTelemetry spans and counters (:mod:`idempotency_middleware.otel`).
 ``IDEMPOTENCY_MAX_REQUEST_BYTES``
     At most ``DATA_UPLOAD_MAX_MEMORY_SIZE``, Django's own limit on bodies in memory.
 

@@ -78,6 +78,8 @@ class Idempotency:
     - ``IDEMPOTENCY_NOT_STORED``: statuses below 500 that release the key.
     - ``IDEMPOTENCY_ON_OUTCOME``: a function called with each
       :class:`~idempotency_middleware.events.OutcomeEvent`, for metrics.
+    - ``IDEMPOTENCY_TELEMETRY``: ``True`` for OpenTelemetry spans and counters
+      (:mod:`idempotency_middleware.otel`).
 
     The default store is a :class:`~idempotency_middleware.stores.SQLAlchemyStore` on:
 
