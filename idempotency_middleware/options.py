@@ -103,6 +103,27 @@ def _telemetry(value: Any) -> Telemetry | None:
     )
 
 
+def _encrypted(store: Store, keys: Any) -> Store:
+    """``store``, encrypting the bodies it holds when ``keys`` lists any.
+
+    Its module, and with it ``cryptography``, is imported only when keys are given.
+    """
+    if isinstance(keys, (str, bytes)):
+        raise ConfigurationError(
+            "encryption_keys must be a list of keys, newest first, such as [key], not a single key"
+        )
+    keys = list(keys)
+    if not keys:
+        return store
+    try:
+        from idempotency_middleware.encryption import EncryptedStore, Keyring
+    except ImportError as exc:
+        raise ConfigurationError(
+            "encryption_keys needs cryptography: pip install 'idempotency-middleware[encryption]'"
+        ) from exc
+    return EncryptedStore(store, Keyring(keys))
+
+
 @dataclass(frozen=True)
 class Options:
     """Every option, validated. Build with :meth:`build`, which raises
@@ -170,6 +191,7 @@ class Options:
         not_stored: Iterable[int] = DEFAULT_NOT_STORED,
         on_outcome: OutcomeCallback | None = None,
         telemetry: Any = False,
+        encryption_keys: Iterable[str | bytes] = (),
     ) -> Options:
         """Check every option and return the compiled :class:`Options`."""
         if store is None:
@@ -208,6 +230,7 @@ class Options:
                     f"idempotency_middleware.events.OutcomeEvent, or None, not {on_outcome!r}"
                 )
             listeners.append(guarded(on_outcome, "on_outcome"))
+        store = _encrypted(store, encryption_keys)
         instruments = _telemetry(telemetry)
         if instruments is not None:
             store = instruments.traced(store)

@@ -17,6 +17,14 @@ the setting ``IDEMPOTENCY_<OPTION>`` (``IDEMPOTENCY_TTL``, ``IDEMPOTENCY_IN_FLIG
     per outcome (for metrics), or its dotted path.
 ``IDEMPOTENCY_TELEMETRY``
     ``True`` for OpenTelemetry spans and counters (:mod:`idempotency_middleware.otel`).
+``IDEMPOTENCY_ENCRYPTION_KEYS``
+    Keys that encrypt stored bodies, newest first, such as
+    ``os.environ["IDEMPOTENCY_ENCRYPTION_KEYS"].split(",")``
+    (:mod:`idempotency_middleware.encryption`).
+    ``IDEMPOTENCY_KEY = FORM_KEY`` reads the input of ``{% idempotency_key_input %}``.
+``IDEMPOTENCY_SECRET``
+    The HMAC secret of lookup keys; ``SECRET_KEY`` by default. Set it if you rotate
+    ``SECRET_KEY``: a new secret makes every stored key unknown.
 ``IDEMPOTENCY_MAX_REQUEST_BYTES``
     At most ``DATA_UPLOAD_MAX_MEMORY_SIZE``, Django's own limit on bodies in memory.
 

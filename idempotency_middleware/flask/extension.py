@@ -80,6 +80,8 @@ class Idempotency:
       :class:`~idempotency_middleware.events.OutcomeEvent`, for metrics.
     - ``IDEMPOTENCY_TELEMETRY``: ``True`` for OpenTelemetry spans and counters
       (:mod:`idempotency_middleware.otel`).
+    - ``IDEMPOTENCY_ENCRYPTION_KEYS``: keys that encrypt stored bodies, newest first
+      (:mod:`idempotency_middleware.encryption`).
 
     The default store is a :class:`~idempotency_middleware.stores.SQLAlchemyStore` on:
 

@@ -30,9 +30,12 @@ __all__ = ["FlaskMiddleware", "Policies", "Policy", "Target", "check_overrides"]
 Target = TypeVar("Target", bound="Callable[..., Any] | Blueprint")
 
 _EVERY_PATH = ("/", "/{path:path}")
-# App-wide by nature: one store and secret serve the CLI too, path templates are what
-# the decorators replace, and the app's methods decide which requests are matched.
-_APP_WIDE = frozenset({"store", "secret", "include", "exclude", "required", "methods"})
+# App-wide by nature: one store, secret and keyring serve the CLI too, path templates
+# are what the decorators replace, and the app's methods decide which requests are
+# matched.
+_APP_WIDE = frozenset(
+    {"store", "secret", "encryption_keys", "include", "exclude", "required", "methods"}
+)
 
 
 def check_overrides(options: Mapping[str, Any]) -> None:
