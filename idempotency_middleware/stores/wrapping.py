@@ -23,6 +23,10 @@ class StoreWrapper(Store):
         self.inner = inner
 
     def __getattr__(self, name: str) -> Any:
+        # Only called for missing attributes: "inner" itself is missing while copy or
+        # pickle rebuild the object, and must not recurse.
+        if name == "inner":
+            raise AttributeError(name)
         return getattr(self.inner, name)
 
     def claim(self, key: str, owner: str, fingerprint: str, lease: float) -> Claim:

@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import base64
+import copy
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -100,3 +102,15 @@ def test_flask_config_error_names_the_setting(tmp_path: Path) -> None:
     app.config.update(IDEMPOTENCY_STORE=MemoryStore(), IDEMPOTENCY_ENCRYPTION_KEYS=["short"])
     with pytest.raises(ConfigurationError, match=r"^IDEMPOTENCY_ENCRYPTION_KEYS: "):
         Idempotency(app)
+
+
+class LabelledStore(MemoryStore):
+    label = "orders"
+
+
+def test_the_layered_store_copies_and_reads_the_inner_store_attributes() -> None:
+    inner = LabelledStore()
+    options = Options.build(store=inner, encryption_keys=[generate_key()])
+    layered: Any = copy.copy(options.store)
+    assert layered.label == "orders"
+    assert layered.inner is inner
