@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from idempotency_middleware.errors import StoreError
-from idempotency_middleware.events import log_outcome
+from idempotency_middleware.events import Report, log_outcome
 from idempotency_middleware.protocol import Exchange
 from idempotency_middleware.renewal import (
     AsyncRenewer,
@@ -34,9 +34,11 @@ __all__ = ["AsyncDriver", "SyncDriver"]
 
 
 class _Driver:
-    def __init__(self, store: Store, steps: Exchange) -> None:
+    def __init__(self, store: Store, steps: Exchange, report: Report | None = None) -> None:
         self._store = store
         self._steps = steps
+        self._report = report
+        self._status: int | None = None
         self._claim: ClaimStep | None = None
         self._held: Held | None = None
         self._failed: StoreStep | None = None
@@ -76,7 +78,11 @@ class _Driver:
             self._claim = step
         # Execute is logged by the Done that follows it, unless nothing will follow.
         if not isinstance(step, StoreStep) and not (isinstance(step, Execute) and step.protected):
-            log_outcome(step.outcome, self._key)
+            if self._report is None:
+                log_outcome(step.outcome, self._key)
+            else:
+                status = step.response.status if isinstance(step, Respond) else self._status
+                self._report(step.outcome, status, self._key)
         return step
 
 
@@ -105,6 +111,7 @@ class SyncDriver(_Driver):
         """Hand the app's result back; completes or releases the record."""
         renewer = sync_renewer()
         self._drop(renewer)
+        self._status = result.status or None
         done: Done = self._advance(result)
         self._retry_later(done, renewer)
         return done
@@ -135,6 +142,7 @@ class AsyncDriver(_Driver):
         """Hand the app's result back; completes or releases the record."""
         renewer = async_renewer()
         self._drop(renewer)
+        self._status = result.status or None
         done: Done = await self._advance(result)
         self._retry_later(done, renewer)
         return done

@@ -11,15 +11,19 @@ import math
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from idempotency_middleware.errors import ConfigurationError
+from idempotency_middleware.events import OutcomeCallback, guarded
 from idempotency_middleware.fingerprint import FingerprintFunction, RequestFingerprint, key_only
 from idempotency_middleware.keys import DEFAULT_MAX_KEY_LENGTH, KeySource, from_header
 from idempotency_middleware.responses import DEFAULT_NOT_STORED
 from idempotency_middleware.routes import PathTable, PathTemplates
 from idempotency_middleware.scope import ScopeFunction, default_scope
 from idempotency_middleware.stores.base import Store
+
+if TYPE_CHECKING:
+    from idempotency_middleware.otel import Telemetry
 
 __all__ = ["APP_WIDE", "InFlight", "OnStoreError", "Options"]
 
@@ -28,8 +32,12 @@ OnStoreError = Literal["fail_closed", "fail_open"]
 
 _T = TypeVar("_T")
 
-APP_WIDE = frozenset({"store", "secret", "methods", "include", "required", "exclude"})
-"""Options that hold for a whole app: a route (or a view) sets any of the others."""
+APP_WIDE = frozenset(
+    {"store", "secret", "encryption_keys", "telemetry", "methods", "include", "required", "exclude"}
+)
+"""Options that hold for a whole app: a route (or a view) sets any of the others. One
+store, secret and keyring serve the operations commands too, path templates are what
+routes and decorators replace, and the app's methods decide which requests are matched."""
 
 _STORE_CHOICES = (
     "pass store=: MemoryStore() for tests and a single process, "
@@ -85,6 +93,50 @@ def _key_source(header: str | None, key: Any, max_key_length: int) -> KeySource:
     return key  # type: ignore[no-any-return]
 
 
+def _telemetry(value: Any) -> Telemetry | None:
+    """The :class:`~idempotency_middleware.otel.Telemetry` of ``telemetry``, or None.
+
+    Its module, and with it OpenTelemetry, is imported only when telemetry is on.
+    """
+    if value is False or value is None:
+        return None
+    try:
+        from idempotency_middleware.otel import Telemetry
+    except ImportError as exc:
+        raise ConfigurationError(
+            "telemetry needs the OpenTelemetry API: pip install 'idempotency-middleware[otel]'"
+        ) from exc
+    if value is True:
+        return Telemetry()
+    if isinstance(value, Telemetry):
+        return value
+    raise ConfigurationError(
+        "telemetry must be True (the global OpenTelemetry providers), False, or an "
+        f"idempotency_middleware.otel.Telemetry, not {value!r}"
+    )
+
+
+def _encrypted(store: Store, keys: Any) -> Store:
+    """``store``, encrypting the bodies it holds when ``keys`` lists any.
+
+    Its module, and with it ``cryptography``, is imported only when keys are given.
+    """
+    if isinstance(keys, (str, bytes)):
+        raise ConfigurationError(
+            "encryption_keys must be a list of keys, newest first, such as [key], not a single key"
+        )
+    keys = list(keys)
+    if not keys:
+        return store
+    try:
+        from idempotency_middleware.encryption import EncryptedStore, Keyring
+    except ImportError as exc:
+        raise ConfigurationError(
+            "encryption_keys needs cryptography: pip install 'idempotency-middleware[encryption]'"
+        ) from exc
+    return EncryptedStore(store, Keyring(keys))
+
+
 @dataclass(frozen=True)
 class Options:
     """Every option, validated. Build with :meth:`build`, which raises
@@ -109,6 +161,8 @@ class Options:
     not_stored: frozenset[int]
     new_owner: Callable[[], str] = field(default=lambda: secrets.token_hex(16))
     routes: PathTable[Options] | None = None
+    listeners: tuple[OutcomeCallback, ...] = ()
+    """Called with each outcome: ``on_outcome`` and OpenTelemetry, each guarded."""
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -128,6 +182,10 @@ class Options:
     def key_needs_body(self) -> bool:
         """True when the key is read from the body (JSON pointer, form field, function)."""
         return bool(getattr(self.key, "needs_body", True))
+
+    def route_of(self, path: str) -> str:
+        """The ``required`` or ``include`` template ``path`` matches, else the path."""
+        return self.required.template_of(path) or self.include.template_of(path) or path
 
     @classmethod
     def build(
@@ -154,6 +212,9 @@ class Options:
         max_key_length: int = DEFAULT_MAX_KEY_LENGTH,
         not_stored: Iterable[int] = DEFAULT_NOT_STORED,
         routes: Mapping[str, Mapping[str, Any]] | None = None,
+        on_outcome: OutcomeCallback | None = None,
+        telemetry: Any = False,
+        encryption_keys: Iterable[str | bytes] = (),
     ) -> Options:
         """Check every option and return the compiled :class:`Options`.
 
@@ -198,6 +259,19 @@ class Options:
                 f"secret must be a non-empty str or bytes, not {secret!r}; "
                 "leave it unset to use plain SHA-256"
             )
+        listeners: list[OutcomeCallback] = []
+        if on_outcome is not None:
+            if not callable(on_outcome):
+                raise ConfigurationError(
+                    "on_outcome must be a function that takes an "
+                    f"idempotency_middleware.events.OutcomeEvent, or None, not {on_outcome!r}"
+                )
+            listeners.append(guarded(on_outcome, "on_outcome"))
+        store = _encrypted(store, encryption_keys)
+        instruments = _telemetry(telemetry)
+        if instruments is not None:
+            store = instruments.traced(store)
+            listeners.append(guarded(instruments.record, "telemetry"))
         options = cls(
             store=store,
             key=_key_source(header, key, int(_positive("max_key_length", max_key_length))),
@@ -216,6 +290,7 @@ class Options:
             exclude=PathTemplates(exclude, option="exclude"),
             secret=secret,
             not_stored=frozenset(not_stored),
+            listeners=tuple(listeners),
         )
         if not routes:
             return options

@@ -44,6 +44,7 @@ class PathTemplates:
             )
         self.templates = tuple(templates)
         patterns = [_compile(option, t) for t in self.templates]
+        self._each = tuple(zip(self.templates, map(re.compile, patterns), strict=True))
         self._regex = re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
 
     def __bool__(self) -> bool:
@@ -52,6 +53,13 @@ class PathTemplates:
     def matches(self, path: str) -> bool:
         """True if ``path`` matches one of the templates."""
         return self._regex is not None and self._regex.fullmatch(path) is not None
+
+    def template_of(self, path: str) -> str | None:
+        """The first template that ``path`` matches, or None."""
+        for template, regex in self._each:
+            if regex.fullmatch(path) is not None:
+                return template
+        return None
 
 
 class PathTable(Generic[_V]):

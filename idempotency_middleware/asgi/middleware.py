@@ -7,7 +7,7 @@ from typing import Any
 
 from idempotency_middleware.asgi.types import ASGIApp, Message, Receive, Scope, Send
 from idempotency_middleware.drivers import AsyncDriver
-from idempotency_middleware.events import log_outcome
+from idempotency_middleware.events import Report
 from idempotency_middleware.options import Options
 from idempotency_middleware.protocol import (
     PassThrough,
@@ -66,9 +66,9 @@ class _Disconnected(Exception):
     """The client went away before its body was read: nothing to answer."""
 
 
-async def _reject(send: Send, answer: Respond) -> None:
+async def _reject(send: Send, answer: Respond, report: Report) -> None:
     """Answer a request the adapter turns away before any store is involved."""
-    log_outcome(answer.outcome)
+    report(answer.outcome, answer.response.status)
     await _send_response(send, answer.response)
 
 
@@ -127,7 +127,7 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
         if isinstance(decision, Respond):
-            await _reject(send, decision)
+            await _reject(send, decision, Report(options, head))
             return
         declared = _declared_length(head)
         try:
@@ -139,19 +139,19 @@ class IdempotencyMiddleware:
         except _Disconnected:
             return
         if body is None:
-            await _reject(send, too_large(options))
+            await _reject(send, too_large(options), Report(options, head))
             return
         request = Request(
             head.method, head.path, head.query_string, head.headers, body, head.principal
         )
         key = decision.key if decision.key is not None else key_of(options, request)
         if isinstance(key, Respond):
-            await _reject(send, key)
+            await _reject(send, key, Report(options, head))
             return
         if key is None:
             missing = without_key(options, head.path)
             if isinstance(missing, Respond):
-                await _reject(send, missing)
+                await _reject(send, missing, Report(options, head))
             else:
                 await self.app(scope, _replaying(body, receive), send)
             return
@@ -166,7 +166,9 @@ class IdempotencyMiddleware:
         request: Request,
         key: str,
     ) -> None:
-        driver = AsyncDriver(options.store, exchange(options, request, key))
+        driver = AsyncDriver(
+            options.store, exchange(options, request, key), Report(options, request)
+        )
         step = await driver.begin()
         if isinstance(step, Respond):
             await _send_response(send, step.response)

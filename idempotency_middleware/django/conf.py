@@ -12,6 +12,15 @@ the setting ``IDEMPOTENCY_<OPTION>`` (``IDEMPOTENCY_TTL``, ``IDEMPOTENCY_IN_FLIG
     :func:`~idempotency_middleware.stores.from_url`; a Store object is used as it is.
 ``IDEMPOTENCY_KEY``, ``IDEMPOTENCY_SCOPE``, ``IDEMPOTENCY_FINGERPRINT``
     A function of the neutral request, or its dotted path (``"shop.idempotency.key"``).
+``IDEMPOTENCY_ON_OUTCOME``
+    A function of an :class:`~idempotency_middleware.events.OutcomeEvent`, called once
+    per outcome (for metrics), or its dotted path.
+``IDEMPOTENCY_TELEMETRY``
+    ``True`` for OpenTelemetry spans and counters (:mod:`idempotency_middleware.otel`).
+``IDEMPOTENCY_ENCRYPTION_KEYS``
+    Keys that encrypt stored bodies, newest first, such as
+    ``os.environ["IDEMPOTENCY_ENCRYPTION_KEYS"].split(",")``
+    (:mod:`idempotency_middleware.encryption`).
     ``IDEMPOTENCY_KEY = FORM_KEY`` reads the input of ``{% idempotency_key_input %}``.
 ``IDEMPOTENCY_SECRET``
     The HMAC secret of lookup keys; ``SECRET_KEY`` by default. Set it if you rotate
@@ -157,7 +166,7 @@ def _setting_options() -> dict[str, Any]:
         for name in Options.names()
         if name != "store" and hasattr(settings, setting_name(name))
     }
-    for name in ("key", "scope", "fingerprint"):
+    for name in ("key", "scope", "fingerprint", "on_outcome"):
         if name in options:
             options[name] = _imported(name, options[name])
     if "secret" not in options:

@@ -16,7 +16,7 @@ from typing import Any, TypeVar, overload
 from asgiref.sync import iscoroutinefunction
 
 from idempotency_middleware.errors import ConfigurationError
-from idempotency_middleware.options import Options
+from idempotency_middleware.options import APP_WIDE, Options
 from idempotency_middleware.stores.memory import MemoryStore
 
 __all__ = ["VIEW_OPTIONS", "ViewPolicy", "idempotency_exempt", "idempotency_required", "policy_of"]
@@ -25,14 +25,7 @@ _V = TypeVar("_V")
 
 _ATTRIBUTE = "idempotency_policy"
 
-VIEW_OPTIONS = frozenset(Options.names()) - {
-    "store",
-    "methods",
-    "include",
-    "required",
-    "exclude",
-    "secret",
-}
+VIEW_OPTIONS = frozenset(Options.names()) - APP_WIDE
 """The options one view may set for itself; the others hold for the whole site."""
 
 

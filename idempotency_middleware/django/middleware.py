@@ -22,7 +22,7 @@ from idempotency_middleware.django.capture import (
 from idempotency_middleware.django.conf import conf
 from idempotency_middleware.django.decorators import policy_of
 from idempotency_middleware.drivers import AsyncDriver, SyncDriver
-from idempotency_middleware.events import log_outcome
+from idempotency_middleware.events import Report
 from idempotency_middleware.options import Options
 from idempotency_middleware.protocol import (
     PassThrough,
@@ -47,6 +47,7 @@ class _Keyed:
     options: Options
     request: Request
     key: str
+    route: str | None
 
 
 def _head(request: HttpRequest) -> Request:
@@ -71,8 +72,9 @@ def _body(request: HttpRequest, limit: int) -> bytes | None:
     return None if len(body) > limit else body
 
 
-def _options(request: HttpRequest) -> Options | None:
-    """The options for this request's view; None when it passes through untouched."""
+def _options(request: HttpRequest) -> tuple[Options, str | None] | None:
+    """The options for this request's view and its route; None when it passes through
+    untouched."""
     options = conf.options()
     # Every request passes here: resolve the view only for covered methods (a view
     # cannot change the methods).
@@ -81,18 +83,20 @@ def _options(request: HttpRequest) -> Options | None:
     try:
         match = resolve(request.path_info, getattr(request, "urlconf", None))
     except Resolver404:
-        return options
+        return options, None
+    route = "/" + match.route if match.route else None
     policy = policy_of(match.func, request.method)
     if policy is None:
-        return options
-    return None if policy.exempt else conf.options(policy)
+        return options, route
+    return None if policy.exempt else (conf.options(policy), route)
 
 
 def _prepare(request: HttpRequest) -> _Keyed | Respond | None:
     """What the request needs: None to pass it through, an answer, or its record."""
-    options = _options(request)
-    if options is None:
+    found = _options(request)
+    if found is None:
         return None
+    options, route = found
     head = _head(request)
     decision = inspect(options, head)
     if isinstance(decision, PassThrough):
@@ -107,13 +111,17 @@ def _prepare(request: HttpRequest) -> _Keyed | Respond | None:
     if key is None:
         missing = without_key(options, head.path)
         return missing if isinstance(missing, Respond) else None
-    return key if isinstance(key, Respond) else _Keyed(options, full, key)
+    return key if isinstance(key, Respond) else _Keyed(options, full, key, route)
 
 
-def _answer(answer: Respond) -> HttpResponseBase:
+def _answer(answer: Respond, request: HttpRequest) -> HttpResponseBase:
     """An answer given before any store is involved (400, 413)."""
-    log_outcome(answer.outcome)
+    Report(conf.options(), _head(request))(answer.outcome, answer.response.status)
     return http_response(answer.response)
+
+
+def _report(prepared: _Keyed, request: Request) -> Report:
+    return Report(prepared.options, request, prepared.route)
 
 
 def _principal(user: Any) -> str | None:
@@ -168,11 +176,13 @@ class IdempotencyMiddleware:
         respond = cast(Callable[[HttpRequest], HttpResponseBase], self.get_response)
         prepared = _prepare(request)
         if not isinstance(prepared, _Keyed):
-            return respond(request) if prepared is None else _answer(prepared)
+            return respond(request) if prepared is None else _answer(prepared, request)
         user = getattr(request, "user", None)
         neutral = replace(prepared.request, principal=_principal(user))
         options = prepared.options
-        driver = SyncDriver(options.store, exchange(options, neutral, prepared.key))
+        driver = SyncDriver(
+            options.store, exchange(options, neutral, prepared.key), _report(prepared, neutral)
+        )
         step = driver.begin()
         if isinstance(step, Respond):
             return http_response(step.response)
@@ -194,13 +204,15 @@ class IdempotencyMiddleware:
         respond = cast(Callable[[HttpRequest], Awaitable[HttpResponseBase]], self.get_response)
         prepared = _prepare(request)
         if not isinstance(prepared, _Keyed):
-            return await respond(request) if prepared is None else _answer(prepared)
+            return await respond(request) if prepared is None else _answer(prepared, request)
         # request.user would query the database from the event loop; auser() does not.
         auser = getattr(request, "auser", None)
         user = await auser() if auser is not None else getattr(request, "user", None)
         neutral = replace(prepared.request, principal=_principal(user))
         options = prepared.options
-        driver = AsyncDriver(options.store, exchange(options, neutral, prepared.key))
+        driver = AsyncDriver(
+            options.store, exchange(options, neutral, prepared.key), _report(prepared, neutral)
+        )
         step = await driver.begin()
         if isinstance(step, Respond):
             return http_response(step.response)

@@ -76,6 +76,12 @@ class Idempotency:
       give each worker its own lookup keys, and duplicates would run once per worker.
     - ``IDEMPOTENCY_MAX_KEY_LENGTH``: the longest key (255).
     - ``IDEMPOTENCY_NOT_STORED``: statuses below 500 that release the key.
+    - ``IDEMPOTENCY_ON_OUTCOME``: a function called with each
+      :class:`~idempotency_middleware.events.OutcomeEvent`, for metrics.
+    - ``IDEMPOTENCY_TELEMETRY``: ``True`` for OpenTelemetry spans and counters
+      (:mod:`idempotency_middleware.otel`).
+    - ``IDEMPOTENCY_ENCRYPTION_KEYS``: keys that encrypt stored bodies, newest first
+      (:mod:`idempotency_middleware.encryption`).
 
     The default store is a :class:`~idempotency_middleware.stores.SQLAlchemyStore` on:
 

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Blueprint, Flask
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Rule
 
 from idempotency_middleware.errors import ConfigurationError
-from idempotency_middleware.options import Options
+from idempotency_middleware.options import APP_WIDE, Options
 from idempotency_middleware.stores.memory import MemoryStore
 from idempotency_middleware.wsgi.middleware import protect
 
@@ -29,9 +30,6 @@ __all__ = ["FlaskMiddleware", "Policies", "Policy", "Target", "check_overrides"]
 Target = TypeVar("Target", bound="Callable[..., Any] | Blueprint")
 
 _EVERY_PATH = ("/", "/{path:path}")
-# App-wide by nature: one store and secret serve the CLI too, path templates are what
-# the decorators replace, and the app's methods decide which requests are matched.
-_APP_WIDE = frozenset({"store", "secret", "include", "exclude", "required", "methods"})
 
 
 def check_overrides(options: Mapping[str, Any]) -> None:
@@ -39,7 +37,7 @@ def check_overrides(options: Mapping[str, Any]) -> None:
     unknown = set(options) - set(Options.names())
     if unknown:
         raise ConfigurationError(f"protect() got unknown options: {', '.join(sorted(unknown))}")
-    app_wide = set(options) & _APP_WIDE
+    app_wide = set(options) & APP_WIDE
     if app_wide:
         raise ConfigurationError(
             f"protect() cannot set {', '.join(sorted(app_wide))}: set them app-wide as "
@@ -113,8 +111,8 @@ class Policies:
         return _DEFAULT
 
 
-def endpoint_of(app: Flask, environ: WSGIEnvironment) -> str | None:
-    """The endpoint Flask will dispatch the request to, or None (404, 405, redirect)."""
+def rule_of(app: Flask, environ: WSGIEnvironment) -> Rule | None:
+    """The URL rule Flask will dispatch the request to, or None (404, 405, redirect)."""
     request = app.request_class(environ, populate_request=False, shallow=True)
     try:
         adapter = app.create_url_adapter(request)
@@ -123,7 +121,7 @@ def endpoint_of(app: Flask, environ: WSGIEnvironment) -> str | None:
         rule, _ = adapter.match(return_rule=True)
     except HTTPException:
         return None
-    return str(rule.endpoint)
+    return rule
 
 
 def flask_login_user(app: Flask, environ: WSGIEnvironment) -> str | None:
@@ -167,7 +165,8 @@ class FlaskMiddleware:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if str(environ["REQUEST_METHOD"]).upper() not in self.options.methods:
             return self.wsgi_app(environ, start_response)
-        policy = self._policies.resolve(self.app, endpoint_of(self.app, environ))
+        rule = rule_of(self.app, environ)
+        policy = self._policies.resolve(self.app, None if rule is None else str(rule.endpoint))
         if policy.exempt:
             return self.wsgi_app(environ, start_response)
         return protect(
@@ -176,6 +175,7 @@ class FlaskMiddleware:
             environ,
             start_response,
             principal=lambda env: flask_login_user(self.app, env),
+            route=None if rule is None else rule.rule,
         )
 
     def options_for(self, policy: Policy) -> Options:

@@ -14,7 +14,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from idempotency_middleware.drivers import SyncDriver
-from idempotency_middleware.events import log_outcome
+from idempotency_middleware.events import Report
 from idempotency_middleware.options import Options
 from idempotency_middleware.protocol import (
     PassThrough,
@@ -85,9 +85,9 @@ def _send(start_response: StartResponse, response: StoredResponse) -> list[bytes
     return [response.body]
 
 
-def _reject(start_response: StartResponse, answer: Respond) -> list[bytes]:
+def _reject(start_response: StartResponse, answer: Respond, report: Report) -> list[bytes]:
     """Answer a request the adapter turns away before any store is involved."""
-    log_outcome(answer.outcome)
+    report(answer.outcome, answer.response.status)
     return _send(start_response, answer.response)
 
 
@@ -128,12 +128,13 @@ def protect(
     start_response: StartResponse,
     *,
     principal: Principal = remote_user,
+    route: str | None = None,
 ) -> Iterable[bytes]:
     """Handle one request for ``app`` under ``options`` (SEMANTICS sections 1 to 7).
 
     The flow every WSGI integration shares; ``principal`` finds the user that scopes
     the key, and is asked once the body has been read (``wsgi.input`` is then a
-    :class:`io.BytesIO` of it).
+    :class:`io.BytesIO` of it); ``route`` is the framework's route, for the reports.
     """
     head = _head(environ)
     options = options.for_path(head.path)
@@ -141,7 +142,7 @@ def protect(
     if isinstance(decision, PassThrough):
         return app(environ, start_response)
     if isinstance(decision, Respond):
-        return _reject(start_response, decision)
+        return _reject(start_response, decision, Report(options, head, route))
     declared = _declared_length(head)
     try:
         body = (
@@ -154,18 +155,20 @@ def protect(
         start_response("400 Bad Request", [("Content-Length", "0")])
         return []
     if body is None:
-        return _reject(start_response, too_large(options))
+        return _reject(start_response, too_large(options), Report(options, head, route))
     environ["wsgi.input"] = io.BytesIO(body)
     request = replace(head, body=body, principal=principal(environ))
     key = decision.key if decision.key is not None else key_of(options, request)
     if isinstance(key, Respond):
-        return _reject(start_response, key)
+        return _reject(start_response, key, Report(options, head, route))
     if key is None:
         missing = without_key(options, head.path)
         if isinstance(missing, Respond):
-            return _reject(start_response, missing)
+            return _reject(start_response, missing, Report(options, head, route))
         return app(environ, start_response)
-    driver = SyncDriver(options.store, exchange(options, request, key))
+    driver = SyncDriver(
+        options.store, exchange(options, request, key), Report(options, request, route)
+    )
     step = driver.begin()
     if isinstance(step, Respond):
         return _send(start_response, step.response)

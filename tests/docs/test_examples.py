@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import json
+import logging
 import os
 import subprocess
 import sys
@@ -20,6 +23,7 @@ from integrations.snippets import (
     cors,
     fastapi_quickstart,
     flask_quickstart,
+    observability,
     placement,
     production,
     purge,
@@ -261,6 +265,25 @@ async def test_a_route_keeps_its_own_retention_and_key_header() -> None:
     assert first.status_code == second.status_code == third.status_code == 202
     assert second.headers["idempotent-replayed"] == "true"
     assert "idempotent-replayed" not in third.headers
+
+
+async def test_outcomes_reach_the_json_log_and_the_counters() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    observability.log_as_json(handler)
+    app = observability.create_app(MemoryStore())
+    try:
+        first, second = await _twice(app)
+    finally:
+        logger = logging.getLogger("idempotency_middleware")
+        logger.removeHandler(handler)
+        logger.setLevel(logging.NOTSET)
+    _assert_replayed(first, second)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [line["idempotency_outcome"] for line in lines] == ["executed", "replayed"]
+    assert {line["idempotency_route"] for line in lines} == {"/orders"}
+    assert observability.OUTCOMES["executed", "/orders"] >= 1
+    assert observability.OUTCOMES["replayed", "/orders"] >= 1
 
 
 @pytest.fixture
