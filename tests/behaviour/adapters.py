@@ -16,7 +16,7 @@ from typing import Any
 from idempotency_middleware.stores import Store
 from integrations.orders import OrderBook
 from tests.behaviour import starlette_routes
-from tests.behaviour.client import Client
+from tests.behaviour.client import Client, Send
 from tests.behaviour.handlers import Runs
 from tests.behaviour.transports import AsgiTransport, wsgi_transport
 
@@ -54,7 +54,7 @@ def _starlette(module: str, adapter: str) -> Build:
         runs = Runs()
         app.router.routes.extend(starlette_routes.routes(runs))
         transport = AsgiTransport(app)
-        stack.callback(transport.close)
+        stack.callback(transport.close, store.aclose)
         return Client(adapter, transport, runs, store, OrderBook(url).count, _secret(options))
 
     return build
@@ -116,10 +116,11 @@ def _django(asynchronous: bool) -> Build:
         def orders(key: str) -> int:
             return Order.objects.filter(request_key=key).count()
 
+        send: Send
         if asynchronous:
             transport = AsgiTransport(ASGIHandler())
-            stack.callback(transport.close)
-            send: Any = transport
+            stack.callback(transport.close, store.aclose)
+            send = transport
         else:
             send = wsgi_transport(WSGIHandler())
         adapter = "django-async" if asynchronous else "django-sync"

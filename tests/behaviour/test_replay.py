@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from idempotency_middleware.records import RecordState
 from tests.behaviour.capabilities import REPEATED_HEADER_LINES
 from tests.behaviour.client import ORDER, Client, Reply, assert_problem
 from tests.behaviour.conftest import MakeClient
+from tests.support.databases import sql_store, sqlite_url
 
 NOT_REPLAYED = {"content-length", "set-cookie", "date", "idempotent-replayed"}
 
@@ -141,3 +144,16 @@ def test_a_response_over_the_capture_limit_reaches_its_caller_and_is_not_replaya
 def test_a_body_sent_without_a_key_reaches_the_handler(client: Client) -> None:
     reply = client.post("/echo", body=ORDER)
     assert reply.json()["received"] == ORDER.decode()
+
+
+def test_a_sql_store_replays_and_releases_alike(make_client: MakeClient, tmp_path: Path) -> None:
+    with sql_store(sqlite_url(tmp_path)) as store:
+        client = make_client(store=store)
+        first = client.post("/echo", "sql-1")
+        second = client.post("/echo", "sql-1")
+        assert second.replayed
+        assert second.body == first.body
+        assert kept(second) == kept(first)
+        for _ in range(2):
+            client.post("/status/503", "sql-2")
+    assert (client.runs["echo"], client.runs["status"]) == (1, 2)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -92,7 +92,11 @@ class AsgiTransport:
             content,
         )
 
-    def close(self) -> None:
+    def close(self, *closers: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Stop the loop, once the async ``closers`` (the store's async face, which
+        lives on this loop) ran on it."""
+        for closer in closers:
+            asyncio.run_coroutine_threadsafe(closer(), self._loop).result(TIMEOUT)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(TIMEOUT)
         self._loop.close()
