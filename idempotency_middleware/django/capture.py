@@ -79,9 +79,14 @@ class Recording:
         return self._copy.overflowed
 
     @property
+    def short(self) -> bool:
+        """The body stopped short of its declared length."""
+        return self._left is not None and self._left > 0
+
+    @property
     def incomplete(self) -> bool:
         """The body stopped short of its length, or outgrew what is stored."""
-        return self._copy.overflowed or (self._left is not None and self._left > 0)
+        return self._copy.overflowed or self.short
 
     def _result(self, raised: bool) -> AppResult | None:
         if self.finished:
@@ -153,7 +158,9 @@ def _relay(chunks: Iterator[bytes], recording: Recording) -> Generator[bytes, No
     except BaseException:
         recording.finish(raised=True)
         raise
-    recording.finish(raised=recording.incomplete)
+    # The caller got the whole body: one too large to store still completes the record,
+    # without a body, so that a duplicate is not run again (SEMANTICS 6).
+    recording.finish(raised=recording.short)
 
 
 async def _arelay(chunks: AsyncIterator[bytes], recording: Recording) -> AsyncIterator[bytes]:
@@ -168,7 +175,7 @@ async def _arelay(chunks: AsyncIterator[bytes], recording: Recording) -> AsyncIt
     except BaseException:
         await recording.afinish(raised=True)
         raise
-    await recording.afinish(raised=recording.incomplete)
+    await recording.afinish(raised=recording.short)
 
 
 # The server stopped before the end: the client left. SEMANTICS 5: that releases

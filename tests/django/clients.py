@@ -79,7 +79,3 @@ class ClientTestCase(TestCase):
         user = User.objects.create_user(username)
         client: Any = self.async_client if self.asynchronous else self.client
         client.force_login(user)
-
-    def raise_request_exceptions(self, value: bool) -> None:
-        client: Any = self.async_client if self.asynchronous else self.client
-        client.raise_request_exception = value

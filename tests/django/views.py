@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from django.http import (
     HttpRequest,
-    HttpResponse,
     HttpResponseBase,
     JsonResponse,
     StreamingHttpResponse,
@@ -29,18 +27,7 @@ calls: Counter[str] = Counter()
 """Runs per view name; tests reset it."""
 
 
-class Gate:
-    """Holds the ``slow`` view until a test opens it."""
-
-    def __init__(self) -> None:
-        self.entered = threading.Event()
-        self.opened = threading.Event()
-
-
-gate = Gate()
-
-
-def _run(name: str, request: HttpRequest, status: int = 201) -> JsonResponse:
+def _run(name: str, request: HttpRequest) -> JsonResponse:
     calls[name] += 1
     response = JsonResponse(
         {
@@ -49,7 +36,7 @@ def _run(name: str, request: HttpRequest, status: int = 201) -> JsonResponse:
             "user": request.user.pk if request.user.is_authenticated else None,
             "received": request.body.decode(),
         },
-        status=status,
+        status=201,
         headers={"Location": f"/things/{calls[name]}", "X-Custom": "kept"},
     )
     response.set_cookie("session-ish", f"secret-{calls[name]}")
@@ -60,12 +47,6 @@ def _run(name: str, request: HttpRequest, status: int = 201) -> JsonResponse:
 def echo(request: HttpRequest) -> JsonResponse:
     """201 with a Location, a custom header and a cookie; PATCH too."""
     return _run("echo", request)
-
-
-@csrf_exempt
-async def async_echo(request: HttpRequest) -> HttpResponse:
-    calls["async_echo"] += 1
-    return HttpResponse(f"async run {calls['async_echo']}", status=201)
 
 
 @csrf_exempt
@@ -84,40 +65,6 @@ def required(request: HttpRequest) -> JsonResponse:
 @idempotency_required(header="X-Delivery-Id", ttl=72 * 3600)
 def delivery(request: HttpRequest) -> JsonResponse:
     return _run("delivery", request)
-
-
-@csrf_exempt
-def status(request: HttpRequest, code: int) -> JsonResponse:
-    return _run(f"status-{code}", request, status=code)
-
-
-@csrf_exempt
-def boom(request: HttpRequest) -> JsonResponse:
-    """Raises on its first run, then succeeds."""
-    calls["boom"] += 1
-    if calls["boom"] == 1:
-        raise RuntimeError("the first run fails")
-    return _run("boom-ok", request)
-
-
-@csrf_exempt
-def slow(request: HttpRequest) -> JsonResponse:
-    """Waits for the test to open the gate."""
-    gate.entered.set()
-    gate.opened.wait(timeout=30)
-    return _run("slow", request)
-
-
-@csrf_exempt
-async def aslow(request: HttpRequest) -> JsonResponse:
-    """``slow``, without holding a thread."""
-    gate.entered.set()
-    for _ in range(3000):
-        if gate.opened.is_set():
-            break
-        await asyncio.sleep(0.01)
-    calls["slow"] += 1
-    return JsonResponse({"view": "slow", "run": calls["slow"]}, status=201)
 
 
 @csrf_exempt

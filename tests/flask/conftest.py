@@ -17,20 +17,12 @@ from flask import Blueprint, Flask, Response, request, stream_with_context
 from flask.testing import FlaskClient
 from flask_login import LoginManager, UserMixin, login_user
 
-from idempotency_middleware.errors import StoreError
 from idempotency_middleware.flask import Idempotency
 from idempotency_middleware.records import Record
 from idempotency_middleware.scope import ANONYMOUS_SCOPE, lookup_key
 from idempotency_middleware.stores import MemoryStore, Store
 
-__all__ = ["BrokenStore", "MakeShop", "Shop", "assert_problem", "build_app"]
-
-
-class BrokenStore(MemoryStore):
-    """A store whose database is down."""
-
-    def claim(self, key: str, owner: str, fingerprint: str, lease: float) -> Any:
-        raise StoreError("the database is down")
+__all__ = ["MakeShop", "Shop", "assert_problem", "build_app"]
 
 
 class User(UserMixin):  # type: ignore[misc]
@@ -40,8 +32,8 @@ class User(UserMixin):  # type: ignore[misc]
 
 def build_app(calls: Counter[str], instance_path: Path, **config: Any) -> tuple[Flask, Idempotency]:
     """The test app: ``/orders`` (201 with repeated headers and a cookie), ``/raise``,
-    ``/status/<code>``, ``/stream``, an exempt view, a view that requires a key, an
-    exempt and a requiring blueprint, and Flask-Login behind ``/login/<id>``."""
+    ``/stream``, an exempt and a requiring blueprint, and Flask-Login behind
+    ``/login/<id>``."""
     app = Flask(__name__, instance_path=str(instance_path))
     app.config.update(TESTING=True, SECRET_KEY="test secret", **config)
     ext = Idempotency()
@@ -59,27 +51,12 @@ def build_app(calls: Counter[str], instance_path: Path, **config: Any) -> tuple[
 
     app.add_url_rule("/orders", "order", order, methods=["POST", "PATCH", "PUT"])
 
-    @app.post("/free")
-    @ext.exempt
-    def free() -> Response:
-        return order()
-
-    @app.post("/must")
-    @ext.required
-    def must() -> Response:
-        return order()
-
     @app.post("/raise")
     def raise_first() -> Response:
         calls["raise"] += 1
         if calls["raise"] == 1:
             raise RuntimeError("handler failed")
         return Response(f"run {calls['raise']}", status=201)
-
-    @app.post("/status/<int:code>")
-    def status(code: int) -> Response:
-        calls[f"status/{code}"] += 1
-        return Response(f"run {calls[f'status/{code}']}", status=code)
 
     @app.post("/stream")
     def stream() -> Response:
