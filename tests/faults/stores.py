@@ -9,13 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from idempotency_middleware.stores.base import Store
 from idempotency_middleware.stores.memory import MemoryStore
 from idempotency_middleware.stores.redis import RedisStore
 from idempotency_middleware.stores.sql import SQLAlchemyStore
 from tests.redis.servers import REDIS_URL, redis_store, unique_prefix
+from tests.stores.faces import KINDS
 from tests.support.databases import SERVER_URLS, address, sql_store, sqlite_url, unique_table_name
 from tests.support.proxy import Proxy
 
@@ -29,14 +28,10 @@ __all__ = [
     "store_url",
 ]
 
-NETWORKED = [
-    pytest.param("postgres", marks=pytest.mark.postgres),
-    pytest.param("mariadb", marks=pytest.mark.mariadb),
-    pytest.param("redis"),
-]
+NETWORKED = [kind for kind in KINDS if kind.values[0] not in ("memory", "sqlite")]
 """The kinds that live on a server the proxy can cut off."""
 
-STORE_KINDS = [pytest.param("memory"), pytest.param("sqlite"), *NETWORKED]
+STORE_KINDS = KINDS
 
 TIMEOUTS: dict[str, dict[str, float]] = {
     "postgres": {"connect_timeout": 1.0, "statement_timeout": 2.0},
