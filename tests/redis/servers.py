@@ -102,16 +102,20 @@ def redis_server(directory: Path, *options: str, port: int | None = None) -> Ite
 
 
 @contextmanager
-def redis_sentinel(directory: Path, master: RedisServer, service: str) -> Iterator[int]:
-    """Run ``redis-server --sentinel`` watching ``master`` as ``service``, and yield its
-    port once it knows the master. Sentinel rewrites its configuration file, so each
-    gets one of its own in ``directory``."""
+def redis_sentinel(
+    directory: Path, master: RedisServer, service: str, *settings: str
+) -> Iterator[int]:
+    """Run ``redis-server --sentinel`` watching ``master`` as ``service``, with further
+    configuration lines ``settings``, and yield its port once it knows the master.
+    Sentinel rewrites its configuration file, so each gets one of its own in
+    ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     port = free_port()
     config = directory / "sentinel.conf"
     config.write_text(
         f"port {port}\nbind 127.0.0.1\ndir {directory}\nlogfile sentinel.log\n"
         f"sentinel monitor {service} 127.0.0.1 {master.port} 1\n"
+        + "".join(f"{line}\n" for line in settings)
     )
     command = ["redis-server", str(config), "--sentinel"]
     with _running(command, port, directory / "sentinel.log"):

@@ -8,16 +8,17 @@ their clients from the sentinels' answer.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 import redis
 
 from idempotency_middleware.clock import ManualClock
-from idempotency_middleware.errors import ConfigurationError
+from idempotency_middleware.errors import ConfigurationError, StoreError
 from idempotency_middleware.stores import from_url
 from idempotency_middleware.stores.redis import RedisStore
 from tests.redis.conftest import SENTINEL_SERVICE
-from tests.redis.servers import redis_store
+from tests.redis.servers import redis_sentinel, redis_server, redis_store
 from tests.stores.faces import Face, digest
 from tests.stores.test_contract import *  # noqa: F403 - the contract, through Sentinel
 
@@ -89,3 +90,19 @@ def test_from_url_builds_a_redis_store(sentinel_url: str) -> None:
 def test_a_sentinel_url_without_a_service_is_refused(url: str) -> None:
     with pytest.raises(ConfigurationError, match="service"):
         RedisStore(url)
+
+
+def test_the_credentials_of_the_url_are_the_masters(tmp_path: Path) -> None:
+    with (
+        redis_server(tmp_path / "master", "--requirepass", "s3cret") as master,
+        redis_sentinel(
+            tmp_path / "sentinel", master, "locked", "sentinel auth-pass locked s3cret"
+        ) as port,
+    ):
+        url = f"redis+sentinel://:s3cret@127.0.0.1:{port}/locked"
+        with redis_store(url, home=url) as store:
+            assert store.claim(digest("k"), "owner", "fingerprint", 60).claimed
+        wrong = RedisStore(url.replace("s3cret", "wrong"))
+        with pytest.raises(StoreError):
+            wrong.get(digest("k"))
+        wrong.close()
