@@ -2,8 +2,8 @@
 
 ``MemoryStore`` keeps records in one process (tests, the demo, a single worker);
 ``SQLAlchemyStore`` keeps them in a table of SQLite, PostgreSQL or MySQL/MariaDB, and
-``RedisStore`` in Redis or Redis Cluster, which every worker process sees. Backends'
-drivers are imported only when their store is used.
+``RedisStore`` in Redis, Redis Cluster or a Sentinel-watched Redis, which every worker
+process sees. Backends' drivers are imported only when their store is used.
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ _REDIS_SCHEMES = ("redis", "rediss")
 
 def from_url(url: str, **options: Any) -> Store:
     """Build a store from a URL: ``memory://``, ``sqlite:///path``,
-    ``postgresql+psycopg://...``, ``mysql+pymysql://...``, ``redis://...``, ``rediss://...``
-    or ``redis+cluster://host:port,...``; ``options`` go to the store."""
+    ``postgresql+psycopg://...``, ``mysql+pymysql://...``, ``redis://...``, ``rediss://...``,
+    ``redis+cluster://host:port,...`` or ``redis+sentinel://host:port,.../service[/db]``;
+    ``options`` go to the store."""
     scheme = url.split(":", 1)[0].split("+", 1)[0].lower()
     if scheme == "memory":
         return MemoryStore(**options)
@@ -45,7 +46,7 @@ def from_url(url: str, **options: Any) -> Store:
     raise ConfigurationError(
         f"store URL scheme {scheme!r} is not supported; use memory://, sqlite:///path, "
         "postgresql+psycopg://user@host/db, mysql+pymysql://user@host/db or "
-        "redis://host:port/db"
+        "redis://host:port/db (redis+cluster://, redis+sentinel:// too)"
     )
 
 

@@ -53,8 +53,10 @@ class RedisStore(Store):
 
     ``url_or_client`` is a URL: ``redis://[user:password@]host:port/db``, ``rediss://``
     for TLS (redis-py's query options such as ``ssl_ca_certs`` apply), ``unix://path``,
-    or ``redis+cluster://host:port[,host:port...]`` (``rediss+cluster://``) for a Redis
-    Cluster; or a client: ``redis.Redis``, ``redis.cluster.RedisCluster`` or their
+    ``redis+cluster://host:port[,host:port...]`` (``rediss+cluster://``) for a Redis
+    Cluster, or ``redis+sentinel://host:port[,host:port...]/service[/db]``
+    (``rediss+sentinel://``) for the master that Redis Sentinel names, asked again after
+    a failover; or a client: ``redis.Redis``, ``redis.cluster.RedisCluster`` or their
     ``redis.asyncio`` counterparts. From a URL the store builds its clients with the
     timeouts and retries below; a client you pass is used as it is and left open by
     :meth:`close`, and the other face gets a client of its own with the same connection

@@ -1,8 +1,9 @@
 """The redis-py clients of :class:`~idempotency_middleware.stores.redis.RedisStore`.
 
 A store needs a sync client and, per event loop, an async one. It builds them from a URL
-(``redis+cluster://host:port,...`` names a cluster by its nodes), or derives the client
-of one face from the client a caller gave for the other.
+(``redis+cluster://host:port,...`` names a cluster by its nodes,
+``redis+sentinel://host:port,.../service`` a master by its sentinels), or derives the
+client of one face from the client a caller gave for the other.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ import redis.asyncio
 from redis.asyncio.cluster import ClusterNode as AsyncClusterNode
 from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 from redis.asyncio.retry import Retry as AsyncRetry
+from redis.asyncio.sentinel import Sentinel as AsyncSentinel
 from redis.cluster import ClusterNode, RedisCluster
 from redis.connection import parse_url
 from redis.retry import Retry
+from redis.sentinel import Sentinel
 
 from idempotency_middleware.errors import ConfigurationError
 
@@ -44,7 +47,10 @@ def from_url(url: str, asynchronous: bool, **options: Any) -> Callable[[], Any]:
     scheme, _, rest = url.partition("://")
     scheme = scheme.lower()
     cluster = scheme in ("redis+cluster", "rediss+cluster")
-    parts = urllib.parse.urlsplit(f"{scheme.removesuffix('+cluster')}://{rest}")
+    base = scheme.removesuffix("+cluster").removesuffix("+sentinel")
+    parts = urllib.parse.urlsplit(f"{base}://{rest}")
+    if scheme in ("redis+sentinel", "rediss+sentinel"):
+        return _sentinel(parts, asynchronous, options)
     nodes: list[tuple[str, int]] = []
     if cluster:  # a list of nodes: redis-py parses the URL of the first
         credentials, _, hosts = parts.netloc.rpartition("@")
@@ -79,11 +85,77 @@ def from_url(url: str, asynchronous: bool, **options: Any) -> Callable[[], Any]:
     )
 
 
-def _address(host_port: str) -> tuple[str, int]:
+def _address(host_port: str, default_port: int = 6379) -> tuple[str, int]:
     host, colon, port = host_port.rpartition(":")
     if not colon or not port.isdigit():
-        return host_port.strip("[]"), 6379
+        return host_port.strip("[]"), default_port
     return host.strip("[]"), int(port)
+
+
+def _sentinel(
+    parts: urllib.parse.SplitResult, asynchronous: bool, options: dict[str, Any]
+) -> Callable[[], Any]:
+    """Clients of the master that the sentinels of ``parts`` name, asked again after a
+    failover: ``redis+sentinel://[user:password@]host:port[,host:port...]/service[/db]``.
+    The credentials and query options are the master's; the sentinels get the timeouts."""
+    credentials, _, hosts = parts.netloc.rpartition("@")
+    service, _, db = parts.path.strip("/").partition("/")
+    if not service or not (db or "0").isdigit():
+        raise ConfigurationError(
+            "a Sentinel URL names the master's service and may add a database: "
+            "redis+sentinel://host:26379,host:26379/mymaster/0"
+        )
+    sentinels = [_address(host, default_port=26379) for host in hosts.split(",")]
+    # redis-py parses the credentials, database and query options of a plain URL.
+    netloc = f"{credentials}@localhost" if credentials else "localhost"
+    master = parts._replace(netloc=netloc, path=f"/{db or 0}")
+    try:
+        parsed: dict[str, Any] = parse_url(master.geturl())  # type: ignore[no-untyped-call]
+    except ValueError as exc:
+        raise ConfigurationError(f"RedisStore cannot use the URL: {exc}") from exc
+    settings = {**options, **parsed}
+    for name in ("host", "port"):
+        settings.pop(name, None)
+    if issubclass(settings.pop("connection_class", redis.Connection), _SSL_CONNECTIONS):
+        settings["ssl"] = True
+    # The store's timeouts and retries for the sentinels too: redis-py's default retries
+    # with back-off on a sentinel that is down before it asks the next one.
+    asking = {k: v for k, v in settings.items() if k.startswith("socket_") or k == "retry"}
+
+    def connect() -> Any:
+        # A manager per client: it holds the connections to the sentinels, which the
+        # client closes with its own.
+        if asynchronous:
+            manager: Any = AsyncSentinel(sentinels, sentinel_kwargs=asking, **settings)  # type: ignore[no-untyped-call]
+            return manager.master_for(service, redis_class=_AsyncSentinelMaster)
+        manager = Sentinel(sentinels, sentinel_kwargs=asking, **settings)  # type: ignore[no-untyped-call]
+        return manager.master_for(service, redis_class=_SentinelMaster)
+
+    return connect
+
+
+class _SentinelMaster(redis.Redis):
+    """A client of the master that also closes its connections to the sentinels."""
+
+    def close(self) -> None:
+        pool: Any = self.connection_pool  # a SentinelConnectionPool
+        try:
+            super().close()
+        finally:
+            for sentinel in pool.sentinel_manager.sentinels:
+                sentinel.close()
+
+
+class _AsyncSentinelMaster(redis.asyncio.Redis):
+    """A client of the master that also closes its connections to the sentinels."""
+
+    async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        pool: Any = self.connection_pool  # a SentinelConnectionPool
+        try:
+            await super().aclose(close_connection_pool)
+        finally:
+            for sentinel in pool.sentinel_manager.sentinels:
+                await sentinel.aclose()
 
 
 def twin(client: SyncClient | AsyncClient, retry: Retry | AsyncRetry) -> Callable[[], Any] | None:

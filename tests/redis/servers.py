@@ -28,6 +28,7 @@ __all__ = [
     "RedisServer",
     "free_port",
     "redis_cluster",
+    "redis_sentinel",
     "redis_server",
     "redis_store",
     "unique_prefix",
@@ -96,10 +97,46 @@ def redis_server(directory: Path, *options: str, port: int | None = None) -> Ite
         "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
         "--appendonly", "no", "--dir", str(directory), "--logfile", "redis.log", *options,
     ]  # fmt: skip
+    with _running(command, port, directory / "redis.log") as process:
+        yield RedisServer(port, directory, process)
+
+
+@contextmanager
+def redis_sentinel(
+    directory: Path, master: RedisServer, service: str, *settings: str
+) -> Iterator[int]:
+    """Run ``redis-server --sentinel`` watching ``master`` as ``service``, with further
+    configuration lines ``settings``, and yield its port once it knows the master.
+    Sentinel rewrites its configuration file, so each gets one of its own in
+    ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    config = directory / "sentinel.conf"
+    config.write_text(
+        f"port {port}\nbind 127.0.0.1\ndir {directory}\nlogfile sentinel.log\n"
+        f"sentinel monitor {service} 127.0.0.1 {master.port} 1\n"
+        + "".join(f"{line}\n" for line in settings)
+    )
+    command = ["redis-server", str(config), "--sentinel"]
+    with _running(command, port, directory / "sentinel.log"):
+        client = redis.Redis(host="127.0.0.1", port=port)
+        try:
+            deadline = time.monotonic() + _START_TIMEOUT
+            while not client.execute_command("SENTINEL GET-MASTER-ADDR-BY-NAME", service):  # type: ignore[no-untyped-call]
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the sentinel on {port} did not find {service}")
+                time.sleep(0.05)
+        finally:
+            client.close()
+        yield port
+
+
+@contextmanager
+def _running(command: list[str], port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_for_port(port, process, directory / "redis.log")
-        yield RedisServer(port, directory, process)
+        _wait_for_port(port, process, log)
+        yield process
     finally:
         process.terminate()
         try:

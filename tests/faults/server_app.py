@@ -1,0 +1,74 @@
+"""An app for ``uvicorn --factory`` that writes down each run of its handler, for tests
+that kill worker processes or restart the store under a real server.
+
+Every worker appends ``<key> <pid>`` to one runs file per handler run: appends of a
+short line with ``O_APPEND`` do not interleave, so the file counts the runs of every
+worker. The configuration travels as JSON in one environment variable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+from typing import Any, TypedDict, cast
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from idempotency_middleware.asgi import IdempotencyMiddleware
+from idempotency_middleware.stores import from_url
+
+__all__ = ["RunsConfig", "counted_app", "environment", "runs"]
+
+_VARIABLE = "IDEMPOTENCY_TEST_RUNS_APP"
+
+
+class RunsConfig(TypedDict):
+    """``store_options`` go to the store, ``options`` to the middleware; the handler
+    sleeps ``delay`` seconds after writing its run, or as many as its ``X-Delay`` header
+    says (headers are not part of the fingerprint, so a retry may change it)."""
+
+    store_url: str
+    store_options: dict[str, Any]
+    runs_path: str
+    delay: float
+    options: dict[str, Any]
+
+
+def environment(config: RunsConfig) -> dict[str, str]:
+    """The environment variables that hand ``config`` to :func:`counted_app`."""
+    return {_VARIABLE: json.dumps(config)}
+
+
+def runs(path: Path) -> list[tuple[str, int]]:
+    """Every handler run so far: its key and the pid of the worker that ran it."""
+    if not path.exists():
+        return []
+    lines = path.read_text().splitlines()
+    return [(key, int(pid)) for key, pid in (line.split() for line in lines)]
+
+
+def counted_app() -> Starlette:
+    config = cast(RunsConfig, json.loads(os.environ[_VARIABLE]))
+    runs_path = config["runs_path"]
+
+    async def order(request: Request) -> Response:
+        key = request.headers.get("idempotency-key", "-")
+        line = f"{key} {os.getpid()}\n".encode()
+        descriptor = os.open(runs_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(descriptor, line)
+        finally:
+            os.close(descriptor)
+        await asyncio.sleep(float(request.headers.get("x-delay", config["delay"])))
+        body = {"key": key, "pid": os.getpid(), "body": (await request.body()).decode()}
+        return JSONResponse(body, status_code=201, headers={"Location": f"/orders/{key}"})
+
+    store = from_url(config["store_url"], **config["store_options"])
+    ours = Middleware(IdempotencyMiddleware, store=store, **config["options"])
+    return Starlette(routes=[Route("/orders", order, methods=["POST"])], middleware=[ours])
