@@ -11,14 +11,11 @@ keys are named for this run and removed afterwards.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
 import re
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,8 +23,9 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from tests.django.environment import REDIS_PREFIX, REDIS_URL, RUN
-from tests.support.databases import POSTGRES_URL
+from tests.django.environment import REDIS_PREFIX, REDIS_URL
+from tests.support.at_once import post_at_once, the_one_run
+from tests.support.databases import count_rows, throwaway_database
 from tests.support.servers import running_gunicorn
 
 pytestmark = pytest.mark.server
@@ -38,6 +36,8 @@ AUTHENTICATION = re.compile(
 )
 VIEW_SECONDS = 0.5
 """How long the purchase view runs: the duplicates arrive while it does."""
+
+ITEM = {"item": "annual plan"}
 
 PURCHASE_VIEW = f"""
 import time
@@ -131,38 +131,17 @@ def _database_store(database: str | None = None) -> str:
     return "\n".join(lines)
 
 
-@contextlib.contextmanager
-def _postgres_database() -> Iterator[tuple[str, str]]:
-    """A database of this run on the PostgreSQL server, dropped afterwards: its URL and
-    the DATABASES entry that names it."""
-    name = f"idem_startproject_{RUN}_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        url = sa.make_url(POSTGRES_URL).set(database=name)
-        entry = {
-            "ENGINE": "django.db.backends.postgresql",
-            "NAME": name,
-            "USER": url.username or "",
-            "PASSWORD": url.password or "",
-            "HOST": url.host or "",
-            "PORT": str(url.port or ""),
-        }
-        yield url.render_as_string(hide_password=False), repr(entry)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def _count_rows(url: str) -> int:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as connection:
-            return int(connection.execute(sa.text("SELECT COUNT(*) FROM purchases")).scalar_one())
-    finally:
-        engine.dispose()
+def _postgres_entry(url: sa.URL) -> str:
+    """The DATABASES entry of the database at ``url``, as settings.py source."""
+    entry = {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": url.database,
+        "USER": url.username or "",
+        "PASSWORD": url.password or "",
+        "HOST": url.host or "",
+        "PORT": str(url.port or ""),
+    }
+    return repr(entry)
 
 
 def _create_purchases(url: str) -> None:
@@ -174,18 +153,6 @@ def _create_purchases(url: str) -> None:
         engine.dispose()
 
 
-async def _three_at_once(base_url: str) -> list[httpx.Response]:
-    """Three identical POSTs, each on a connection of its own, sent together."""
-    key = str(uuid.uuid4())
-    async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
-        return await asyncio.gather(
-            *(
-                client.post("/buy", json={"item": "annual plan"}, headers={"Idempotency-Key": key})
-                for _ in range(3)
-            )
-        )
-
-
 def _buy_three_times(project: Project, database_url: str, log_dir: Path) -> list[httpx.Response]:
     _create_purchases(database_url)
     with running_gunicorn(
@@ -194,23 +161,11 @@ def _buy_three_times(project: Project, database_url: str, log_dir: Path) -> list
         env={"DJANGO_SETTINGS_MODULE": "mysite.settings"},
         cwd=project.directory,
     ) as server:
-        responses = asyncio.run(_three_at_once(server.base_url))
-    assert _count_rows(database_url) == 1, server.log()
+        responses = post_at_once(
+            server.base_url, "/buy", 3, json=ITEM, headers={"Idempotency-Key": str(uuid.uuid4())}
+        )
+    assert count_rows(database_url, "purchases") == 1, server.log()
     return responses
-
-
-def _assert_one_run(responses: list[httpx.Response]) -> None:
-    originals = [
-        r for r in responses if r.status_code == 201 and "idempotent-replayed" not in r.headers
-    ]
-    assert len(originals) == 1, [(r.status_code, r.text) for r in responses]
-    for response in responses:
-        if response is not originals[0]:
-            # A duplicate arrives while the purchase runs (409) or just after (a replay).
-            assert response.status_code in (201, 409), response.text
-            if response.status_code == 201:
-                assert response.headers["idempotent-replayed"] == "true"
-                assert response.content == originals[0].content
 
 
 def _sqlite_url(project: Project) -> str:
@@ -226,7 +181,7 @@ def test_with_redis_three_posts_at_once_insert_one_row(project: Project, tmp_pat
 
     assert check.returncode == 0, check.stderr
     assert "System check identified no issues" in check.stdout
-    _assert_one_run(responses)
+    the_one_run(responses)
 
 
 def test_with_the_database_store_on_sqlite_three_posts_at_once_insert_one_row(
@@ -241,15 +196,16 @@ def test_with_the_database_store_on_sqlite_three_posts_at_once_insert_one_row(
 
     assert check.returncode == 0, check.stderr
     assert "System check identified no issues" in check.stdout
-    _assert_one_run(responses)
+    the_one_run(responses)
 
 
 @pytest.mark.postgres
 def test_with_the_database_store_on_postgres_three_posts_at_once_insert_one_row(
     project: Project, tmp_path: Path
 ) -> None:
-    with _postgres_database() as (url, entry):
-        project.add_settings(_database_store(entry))
+    with throwaway_database() as database:
+        url = database.render_as_string(hide_password=False)
+        project.add_settings(_database_store(_postgres_entry(database)))
         migrate = project.manage("migrate", "--noinput")
         assert migrate.returncode == 0, migrate.stderr
 
@@ -258,7 +214,7 @@ def test_with_the_database_store_on_postgres_three_posts_at_once_insert_one_row(
 
     assert check.returncode == 0, check.stderr
     assert "System check identified no issues" in check.stdout
-    _assert_one_run(responses)
+    the_one_run(responses)
 
 
 def test_check_is_clean_and_check_deploy_reports_the_local_memory_cache(
