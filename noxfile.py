@@ -28,7 +28,8 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def demo(session: nox.Session) -> None:
-    """Run the three cases of the mission against a real server on SQLite."""
+    """Run the three cases of the mission against a real server on SQLite; ``nox -s demo --
+    --framework django`` (or ``flask``) plays them against that framework's example app."""
     session.install("-e", ".[demo]")
     session.run("python", "-m", "integrations.demo", *session.posargs)
 
@@ -58,8 +59,8 @@ MATRIX = [
 def matrix(session: nox.Session, django: str, flask: str) -> None:
     """The test suite from the built wheel, on every supported Python, Django and Flask.
 
-    ``nox -s matrix`` runs every combination; pick one with ``-k``, as in
-    ``nox -s matrix -k "3.13 and django=6 and flask=3.1"``.
+    ``nox -s matrix`` runs every combination; name one to run it alone, as in
+    ``nox -s "matrix(python=3.13, django=6, flask=3.1)"``.
     """
     session.install(".[test]")
     session.install(DJANGOS[django], FLASKS[flask], "flask-sqlalchemy>=3.1,<3.2")
