@@ -229,8 +229,8 @@ def test_check_is_clean_and_check_deploy_reports_the_local_memory_cache(
 
     assert check.returncode == 0, check.stderr
     assert "System check identified no issues" in check.stdout
-    # Django's own deploy warnings (DEBUG, SECRET_KEY, ...) come too; ours is among them.
-    assert deploy.returncode == 0, deploy.stderr
+    # Django's own deploy checks find more in a new project (DEBUG, SECRET_KEY, and from
+    # Django 6.1 an error for the console e-mail backend); ours is among them.
     assert "idempotency_middleware.W002" in deploy.stderr
     assert "LocMemCache" in deploy.stderr
     assert "idempotency_middleware" not in shared.stderr
