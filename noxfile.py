@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import nox
 
 nox.options.sessions = ["lint", "tests"]
@@ -64,6 +67,14 @@ def matrix(session: nox.Session, django: str, flask: str) -> None:
     """
     session.install(".[test]")
     session.install(DJANGOS[django], FLASKS[flask], "flask-sqlalchemy>=3.1,<3.2")
+    # The tests and example apps run from a copy away from the source tree, whose
+    # package would otherwise shadow the installed wheel.
+    suite = Path(session.create_tmp()) / "suite"
+    shutil.rmtree(suite, ignore_errors=True)
+    for part in ("tests", "integrations"):
+        shutil.copytree(part, suite / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy("pyproject.toml", suite)
+    session.chdir(suite)
     session.run("pytest", "-p", "no:cacheprovider", *session.posargs)
 
 
