@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import nox
 
 nox.options.sessions = ["lint", "tests"]
@@ -28,15 +31,51 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def demo(session: nox.Session) -> None:
-    """Run the three cases of the mission against a real server on SQLite."""
+    """Run the three cases of the mission against a real server on SQLite; ``nox -s demo --
+    --framework django`` (or ``flask``) plays them against that framework's example app."""
     session.install("-e", ".[demo]")
     session.run("python", "-m", "integrations.demo", *session.posargs)
 
 
-@nox.session(python=PYTHONS)
-def matrix(session: nox.Session) -> None:
-    """The test suite on every supported Python, from the built wheel."""
+DJANGOS = {"5.2": "django>=5.2,<5.3", "6": "django>=6.0,<7"}
+"""Django 5.2 LTS and 6.x; 6.x needs Python 3.12 or newer."""
+
+FLASKS = {"3.0": "flask>=3.0,<3.1", "3.1": "flask>=3.1,<3.2"}
+"""Flask 3.0 and 3.1, each with Flask-SQLAlchemy 3.1."""
+
+
+def _supported(python: str, django: str) -> bool:
+    return django != "6" or tuple(map(int, python.split("."))) >= (3, 12)
+
+
+MATRIX = [
+    nox.param(python, django, flask, id=f"python={python}, django={django}, flask={flask}")
+    for python in PYTHONS
+    for django in DJANGOS
+    for flask in FLASKS
+    if _supported(python, django)
+]
+
+
+@nox.session
+@nox.parametrize(("python", "django", "flask"), MATRIX)
+def matrix(session: nox.Session, django: str, flask: str) -> None:
+    """The test suite from the built wheel, on every supported Python, Django and Flask.
+
+    ``nox -s matrix`` runs every combination; name one to run it alone, as in
+    ``nox -s "matrix(python=3.13, django=6, flask=3.1)"``.
+    """
     session.install(".[test]")
+    session.install(DJANGOS[django], FLASKS[flask], "flask-sqlalchemy>=3.1,<3.2")
+    # The tests and example apps run from a copy away from the source tree, whose
+    # package would otherwise shadow the installed wheel. Not in create_tmp(), which
+    # moves TMPDIR too: private Redis servers' socket paths would outgrow their limit.
+    suite = Path(session.virtualenv.location) / "suite"
+    shutil.rmtree(suite, ignore_errors=True)
+    for part in ("tests", "integrations"):
+        shutil.copytree(part, suite / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy("pyproject.toml", suite)
+    session.chdir(suite)
     session.run("pytest", "-p", "no:cacheprovider", *session.posargs)
 
 

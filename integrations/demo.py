@@ -1,7 +1,9 @@
-"""Three retry stories, played over real HTTP against the FastAPI example apps.
+"""Three retry stories, played over real HTTP against the example apps.
 
-Run ``python -m integrations.demo``. It serves the orders API and the form webhook
-receiver with uvicorn on 127.0.0.1, both protected by one SQLite-backed store in a
+Run ``python -m integrations.demo`` for the FastAPI apps under uvicorn, or add
+``--framework django`` (the example project under Django's threaded ``runserver``
+server) or ``--framework flask`` (the example shop under Werkzeug's threaded ``flask
+run`` server). Each serves on 127.0.0.1 with its records and orders in SQLite files of a
 temporary directory, and plays:
 
 (a) a payment whose client times out while the first attempt is still running, then
@@ -15,26 +17,20 @@ For each it prints the requests and how many times the handler ran, counted in t
 
 from __future__ import annotations
 
+import argparse
 import asyncio
-import socket
 import sys
 import tempfile
-import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from idempotency_middleware.stores import SQLAlchemyStore, Store
-from integrations.fastapi_app import create_app, create_webhook_app
-from integrations.orders import OrderBook
+from integrations.demo_servers import SERVERS
 from integrations.webhooks import DELIVERY_HEADER
 
 PAYMENT_SECONDS = 1.0
@@ -119,7 +115,7 @@ async def _send(
     )
 
 
-async def _timed_out_payment(client: httpx.AsyncClient, book: OrderBook) -> Story:
+async def _timed_out_payment(client: httpx.AsyncClient) -> Story:
     key = str(uuid.uuid4())
     headers = {"Idempotency-Key": key}
     first = await _send(client, "/orders", headers, CLIENT_TIMEOUT)
@@ -129,11 +125,11 @@ async def _timed_out_payment(client: httpx.AsyncClient, book: OrderBook) -> Stor
         f"payment takes {PAYMENT_SECONDS:.1f} s, the client gives up after {CLIENT_TIMEOUT} s "
         "and retries at once with the same Idempotency-Key",
         [first, retry],
-        book.count(key),
+        await _count(client, key),
     )
 
 
-async def _repeated_webhook(client: httpx.AsyncClient, book: OrderBook) -> Story:
+async def _repeated_webhook(client: httpx.AsyncClient) -> Story:
     delivery = f"dlv_{uuid.uuid4().hex}"
     attempts = [
         await _send(client, "/webhooks/forms", {DELIVERY_HEADER: delivery}, REQUEST_TIMEOUT)
@@ -143,11 +139,11 @@ async def _repeated_webhook(client: httpx.AsyncClient, book: OrderBook) -> Story
         "(b) A form webhook delivered five times",
         f"the form service sends one submission five times with {DELIVERY_HEADER}: {delivery}",
         attempts,
-        book.count(delivery),
+        await _count(client, delivery),
     )
 
 
-async def _triple_click(client: httpx.AsyncClient, book: OrderBook) -> Story:
+async def _triple_click(client: httpx.AsyncClient) -> Story:
     key = str(uuid.uuid4())
     headers = {"Idempotency-Key": key}
     attempts = await asyncio.gather(
@@ -157,85 +153,49 @@ async def _triple_click(client: httpx.AsyncClient, book: OrderBook) -> Story:
         '(c) Three "buy" clicks at once',
         "a slow page sends the same checkout three times at once, with one Idempotency-Key",
         attempts,
-        book.count(key),
+        await _count(client, key),
     )
 
 
-async def _play(base_url: str, book: OrderBook) -> list[Story]:
+async def _count(client: httpx.AsyncClient, key: str) -> int:
+    """How many orders the requests carrying ``key`` placed: how often a handler ran."""
+    response = await client.get("/orders/count", params={"key": key})
+    response.raise_for_status()
+    return int(response.json()["count"])
+
+
+async def _play(base_url: str) -> list[Story]:
     async with httpx.AsyncClient(base_url=base_url) as client:
         return [
-            await _timed_out_payment(client, book),
-            await _repeated_webhook(client, book),
-            await _triple_click(client, book),
+            await _timed_out_payment(client),
+            await _repeated_webhook(client),
+            await _triple_click(client),
         ]
 
 
-def _by_path(orders: ASGIApp, webhooks: ASGIApp) -> ASGIApp:
-    """Both apps behind one port: ``/webhooks/...`` to the receiver, all else to orders.
-
-    Each keeps its own middleware, so orders are keyed by ``Idempotency-Key`` and
-    deliveries by ``X-Delivery-Id``.
-    """
-
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        webhook = scope["type"] == "http" and scope["path"].startswith("/webhooks/")
-        await (webhooks if webhook else orders)(scope, receive, send)
-
-    return app
+NAMES = {
+    "fastapi": "the FastAPI example apps",
+    "django": "the example Django project",
+    "flask": "the example Flask shop",
+}
 
 
-@contextmanager
-def _serving(app: ASGIApp, store: Store) -> Iterator[str]:
-    """Serve ``app`` with uvicorn in a thread; yield its base URL."""
-    listener = socket.socket()
-    # Bound here, on a port the system picks, so no other process can take it first.
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=5))
-
-    async def serve() -> None:
-        try:
-            await server.serve(sockets=[listener])
-        finally:
-            # The store's async connections belong to this thread's event loop.
-            await store.aclose()
-
-    thread = threading.Thread(target=asyncio.run, args=(serve(),), name="uvicorn")
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the uvicorn server did not start")
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join()
-        listener.close()
-
-
-def main() -> int:
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m integrations.demo", description=__doc__)
+    parser.add_argument(
+        "--framework",
+        choices=sorted(SERVERS),
+        default="fastapi",
+        help="the example app to play against (default: fastapi)",
+    )
+    framework = parser.parse_args(argv).framework
     with tempfile.TemporaryDirectory(prefix="idempotency-demo-") as directory:
-        store = SQLAlchemyStore(f"sqlite:///{Path(directory) / 'idempotency.db'}")
-        orders_url = f"sqlite:///{Path(directory) / 'shop.db'}"
-        book = OrderBook(orders_url)
-        app = _by_path(
-            create_app(
-                store,
-                orders_url=orders_url,
-                delay=PAYMENT_SECONDS,
-                in_flight="wait",
-                wait_timeout=WAIT_TIMEOUT,
-            ),
-            create_webhook_app(store, orders_url=orders_url),
+        serving = SERVERS[framework](
+            Path(directory), payment=PAYMENT_SECONDS, wait_timeout=WAIT_TIMEOUT
         )
-        try:
-            with _serving(app, store) as base_url:
-                print(f"Serving the FastAPI example apps on {base_url}\n")
-                stories = asyncio.run(_play(base_url, book))
-        finally:
-            store.close()
+        with serving as base_url:
+            print(f"Serving {NAMES[framework]} on {base_url}\n")
+            stories = asyncio.run(_play(base_url))
     print("\n\n".join(story.render() for story in stories))
     return 0 if all(story.runs == 1 for story in stories) else 1
 

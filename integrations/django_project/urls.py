@@ -11,6 +11,7 @@ urlpatterns = [
     path("orders", views.place_order, name="orders"),
     path("orders/count", views.count_orders, name="order-count"),
     path("orders/<int:order_id>", views.get_order, name="order"),
+    path("webhooks/forms", views.receive_form, name="form-webhook"),
     path("checkout", views.checkout, name="checkout"),
     path("admin/", admin.site.urls),
 ]

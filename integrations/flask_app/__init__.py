@@ -1,8 +1,9 @@
-"""The example Flask app: an orders API and a server-rendered checkout form.
+"""The example Flask app: an orders API, the form service's webhook receiver and a
+server-rendered checkout form.
 
 Every executed request places a row (see :mod:`integrations.orders`): ``POST /orders``
-in the orders table, ``POST /checkout`` in the charges table, so a test or the demo
-counts how many times a handler really ran.
+and ``POST /webhooks/forms`` in the orders table, ``POST /checkout`` in the charges
+table, so a test or the demo counts how many times a handler really ran.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from idempotency_middleware import keys
 from idempotency_middleware.flask import Idempotency
 from idempotency_middleware.stores import Store
 from integrations.orders import OrderBook, order_json, parse_order
+from integrations.webhooks import DELIVERY_HEADER, webhook_options
 
 __all__ = ["create_app", "idempotency", "shop"]
 
@@ -64,6 +66,21 @@ def place_order() -> tuple[Response, int, dict[str, str]] | tuple[Response, int]
     # window in which clients time out and retry.
     time.sleep(books.delay)
     return jsonify(order_json(placed)), 201, {"Location": f"/orders/{placed.id}"}
+
+
+@shop.post("/webhooks/forms")
+@idempotency.protect(**webhook_options({}))
+def receive_form() -> tuple[Response, int]:
+    """The form service's order-form webhook, keyed by its delivery id: one order per
+    delivery, however often it is sent."""
+    try:
+        item, amount = parse_order(request.get_json(silent=True))
+    except ValueError as error:
+        return jsonify(detail=str(error)), 422
+    books = _books()
+    placed = books.orders.place(item, amount, request.headers.get(DELIVERY_HEADER))
+    time.sleep(books.delay)
+    return jsonify(order=order_json(placed)), 200
 
 
 @shop.get("/orders/count")

@@ -8,6 +8,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.db import connections
 from django.http import HttpResponseBase
 from django.template import Context, Template
 from django.test import Client, TransactionTestCase, override_settings
@@ -58,7 +59,12 @@ class CheckoutTests(TransactionTestCase):
 
         def click_at_once(_: int) -> HttpResponseBase:
             start.wait(timeout=10)
-            return self.click(browser, body)
+            try:
+                return self.click(browser, body)
+            finally:
+                # A server closes a request's database connections when it ends; the test
+                # client leaves them open, and this thread's would outlive the test.
+                connections.close_all()
 
         with ThreadPoolExecutor(3) as pool:
             answers = list(pool.map(click_at_once, range(3)))

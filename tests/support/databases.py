@@ -27,10 +27,12 @@ __all__ = [
     "SERVER_URLS",
     "address",
     "claim_in_process",
+    "count_rows",
     "create_in_process",
     "drop_table",
     "sql_store",
     "sqlite_url",
+    "throwaway_database",
     "unique_table_name",
 ]
 
@@ -62,6 +64,18 @@ def address(url: str) -> tuple[str, int]:
     return parsed.host, parsed.port
 
 
+def count_rows(url: str | sa.URL, table_name: str) -> int:
+    """How many rows ``table_name`` holds."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            table = sa.table(table_name)
+            query = sa.select(sa.func.count()).select_from(table)
+            return int(connection.execute(query).scalar_one())
+    finally:
+        engine.dispose()
+
+
 def drop_table(url: str, table_name: str) -> None:
     """Drop ``table_name`` if it exists."""
     engine = sa.create_engine(url)
@@ -69,6 +83,22 @@ def drop_table(url: str, table_name: str) -> None:
         make_table(sa.MetaData(), table_name).drop(engine, checkfirst=True)
     finally:
         engine.dispose()
+
+
+@contextmanager
+def throwaway_database(server_url: str = POSTGRES_URL) -> Iterator[sa.URL]:
+    """A new, empty database on the PostgreSQL server of ``server_url``, named for this
+    process alone and dropped afterwards (with whatever still holds a connection to it)."""
+    name = f"idem_{os.getpid()}_{secrets.token_hex(6)}"
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        yield sa.make_url(server_url).set(database=name)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @contextmanager

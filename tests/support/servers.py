@@ -169,11 +169,13 @@ def running_gunicorn(
     env: Mapping[str, str] | None = None,
     workers: int = 4,
     timeout: float = 60,
+    cwd: Path = ROOT,
 ) -> Iterator[Server]:
     """Serve the WSGI app of gunicorn app spec ``app`` (``"module:factory()"``) with
     ``workers`` sync worker processes on 127.0.0.1, until the block ends. ``env`` is added
     to the environment of the workers (the way to configure the factory); the server's
-    output goes to ``log_path``."""
+    output goes to ``log_path``. ``app`` is imported from ``cwd``: this repository, or a
+    project a test created elsewhere."""
     command = [
         sys.executable,
         "-m",
@@ -194,7 +196,7 @@ def running_gunicorn(
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             command,
-            cwd=ROOT,
+            cwd=cwd,
             env={**os.environ, **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,

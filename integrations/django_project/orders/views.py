@@ -1,4 +1,5 @@
-"""The orders API (``POST /orders`` with an ``Idempotency-Key``) and the checkout form
+"""The orders API (``POST /orders`` with an ``Idempotency-Key``), the form service's
+webhook (``POST /webhooks/forms``, keyed by ``X-Delivery-Id``) and the checkout form
 (``/checkout``, keyed by the hidden input of ``{% idempotency_key_input %}``)."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from idempotency_middleware.django import FORM_FIELD, FORM_KEY, idempotency_required
 from integrations.django_project.orders.forms import OrderForm
 from integrations.django_project.orders.models import Order
+from integrations.webhooks import DELIVERY_HEADER, webhook_options
 
 
 def _pay() -> None:
@@ -24,10 +26,8 @@ def _pay() -> None:
     time.sleep(settings.ORDER_DELAY)
 
 
-@csrf_exempt  # an API for clients with credentials, not browsers with cookies
-@require_POST
-def place_order(request: HttpRequest) -> JsonResponse:
-    """Place an order from a JSON body ``{"item": ..., "amount": ...}``: 201."""
+def _place(request: HttpRequest, key_header: str) -> Order | JsonResponse:
+    """The order of a JSON body, placed and paid for, or the error response."""
     try:
         form = OrderForm(json.loads(request.body))
     except ValueError:
@@ -35,10 +35,32 @@ def place_order(request: HttpRequest) -> JsonResponse:
     if not form.is_valid():
         return JsonResponse({"errors": form.errors}, status=422)
     order = Order.objects.create(
-        **form.cleaned_data, request_key=request.headers.get("Idempotency-Key"), pid=os.getpid()
+        **form.cleaned_data, request_key=request.headers.get(key_header), pid=os.getpid()
     )
     _pay()
+    return order
+
+
+@csrf_exempt  # an API for clients with credentials, not browsers with cookies
+@require_POST
+def place_order(request: HttpRequest) -> JsonResponse:
+    """Place an order from a JSON body ``{"item": ..., "amount": ...}``: 201."""
+    order = _place(request, "Idempotency-Key")
+    if isinstance(order, JsonResponse):
+        return order
     return JsonResponse(order.as_json(), status=201, headers={"Location": f"/orders/{order.pk}"})
+
+
+@csrf_exempt  # a webhook, signed by its provider, not a browser's form
+@idempotency_required(**webhook_options({}))
+@require_POST
+def receive_form(request: HttpRequest) -> JsonResponse:
+    """The form service's order-form webhook, keyed by its delivery id: one order per
+    delivery, however often it is sent."""
+    order = _place(request, DELIVERY_HEADER)
+    if isinstance(order, JsonResponse):
+        return order
+    return JsonResponse({"order": order.as_json()})
 
 
 @require_GET
