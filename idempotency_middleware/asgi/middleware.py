@@ -21,6 +21,7 @@ from idempotency_middleware.records import StoredResponse
 from idempotency_middleware.request import Request
 from idempotency_middleware.responses import ResponseCapture
 from idempotency_middleware.steps import AppResult, Done, Respond
+from idempotency_middleware.stores.memory import MemoryStore
 
 __all__ = ["IdempotencyMiddleware"]
 
@@ -114,6 +115,10 @@ class IdempotencyMiddleware:
     def __init__(self, app: ASGIApp, /, **options: Any) -> None:
         self.app = app
         self.options = Options.build(**options)
+        # MemoryStore's async faces run its sync code and never suspend, so nothing can
+        # cancel its completion halfway: it is awaited inline, which spares a task and a
+        # loop turn per request. Any other store (a subclass too) may wait on I/O.
+        self._shield = type(self.options.store) is not MemoryStore
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Most requests are not covered (GET, HEAD): they pass before any header is read.
@@ -175,7 +180,10 @@ class IdempotencyMiddleware:
             nonlocal finished
             finished = True
             result = AppResult(capture.status, capture.headers, raised, capture.stored())
-            await _shielded(driver.finish(result))
+            if self._shield:
+                await _shielded(driver.finish(result))
+            else:
+                await driver.finish(result)
 
         async def capturing_send(message: Message) -> None:
             nonlocal client_gone
