@@ -45,8 +45,10 @@ def _head(scope: Scope) -> Request:
         path=scope["path"],
         query_string=scope.get("query_string", b"").decode("latin-1"),
         headers=tuple(
-            (name.decode("latin-1").lower(), value.decode("latin-1"))
-            for name, value in scope.get("headers", ())
+            [
+                (name.decode("latin-1").lower(), value.decode("latin-1"))
+                for name, value in scope.get("headers", ())
+            ]
         ),
         principal=_principal(scope),
     )
@@ -75,10 +77,13 @@ async def _reject(send: Send, answer: Respond) -> None:
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:
     """The whole body, or None when it is over ``limit``."""
+    message = await receive()
+    if message["type"] == "http.request" and not message.get("more_body", False):
+        body: bytes = message.get("body", b"")  # the usual case: the body in one message
+        return body if len(body) <= limit else None
     chunks: list[bytes] = []
     size = 0
     while True:
-        message = await receive()
         if message["type"] == "http.disconnect":
             raise _Disconnected
         chunk = message.get("body", b"")
@@ -88,6 +93,7 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
+        message = await receive()
 
 
 def _declared_length(request: Request) -> int | None:

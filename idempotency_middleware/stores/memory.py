@@ -12,8 +12,7 @@ from idempotency_middleware.stores.base import Store
 __all__ = ["MemoryStore"]
 
 
-def _size(record: Record) -> int:
-    response = record.response
+def _size(response: StoredResponse | None) -> int:
     if response is None:
         return 0
     return len(response.body) + sum(len(n) + len(v) for n, v in response.headers)
@@ -41,6 +40,8 @@ class MemoryStore(Store):
         self._max_records = max_records
         self._max_bytes = max_bytes
         self._records: OrderedDict[str, Record] = OrderedDict()
+        # The size of each stored response, counted once when it is stored.
+        self._sizes: dict[str, int] = {}
         self._bytes = 0
         self._lock = threading.Lock()
 
@@ -52,15 +53,18 @@ class MemoryStore(Store):
         return record
 
     def _drop(self, key: str) -> None:
-        record = self._records.pop(key, None)
-        if record is not None:
-            self._bytes -= _size(record)
+        self._records.pop(key, None)
+        self._bytes -= self._sizes.pop(key, 0)
 
     def _put(self, key: str, record: Record) -> None:
-        self._drop(key)
+        self._drop(key)  # and insert again, so the newest record is the last to go
         self._records[key] = record
-        self._bytes += _size(record)
-        self._evict(keep=key)
+        size = _size(record.response)
+        if size:
+            self._sizes[key] = size
+            self._bytes += size
+        if self._over():
+            self._evict(keep=key)
 
     def _over(self) -> bool:
         return len(self._records) > self._max_records or self._bytes > self._max_bytes
@@ -86,10 +90,10 @@ class MemoryStore(Store):
             if record is not None and not (
                 record.state is RecordState.IN_PROGRESS and record.owner == owner
             ):
-                return Claim(claimed=False, record=record, now=now)
+                return Claim(False, record, now)
             claimed = Record(RecordState.IN_PROGRESS, fingerprint, owner, now + lease)
             self._put(key, claimed)
-            return Claim(claimed=True, record=claimed, now=now)
+            return Claim(True, claimed, now)
 
     def _held(self, key: str, owner: str, now: float) -> Record | None:
         record = self._live(key, now)
@@ -163,6 +167,7 @@ class MemoryStore(Store):
     def clear(self) -> None:
         with self._lock:
             self._records.clear()
+            self._sizes.clear()
             self._bytes = 0
 
     def __len__(self) -> int:
