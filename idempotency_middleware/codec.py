@@ -15,15 +15,18 @@ FORMAT_VERSION = 1
 """Written with every serialised record; a store refuses records of another version."""
 
 
+# One encoder for every record: json.dumps builds a new one whenever separators are given.
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+
+
 def encode_headers(headers: Headers) -> bytes:
     """Encode header lines, keeping order and repeated names.
 
     Latin-1 maps every byte to one code point, so any header value, binary included,
     survives the round trip through JSON.
     """
-    return json.dumps(
-        [[name.decode("latin-1"), value.decode("latin-1")] for name, value in headers],
-        separators=(",", ":"),
+    return _COMPACT.encode(
+        [[name.decode("latin-1"), value.decode("latin-1")] for name, value in headers]
     ).encode("ascii")
 
 

@@ -7,6 +7,7 @@ it asked for, until the step is one for the adapter (respond, execute, done).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from idempotency_middleware.errors import StoreError
@@ -32,6 +33,8 @@ from idempotency_middleware.stores.base import Store
 
 __all__ = ["AsyncDriver", "SyncDriver"]
 
+Renewer = AsyncRenewer | SyncRenewer
+
 
 class _Driver:
     def __init__(self, store: Store, steps: Exchange, report: Report | None = None) -> None:
@@ -41,6 +44,7 @@ class _Driver:
         self._status: int | None = None
         self._claim: ClaimStep | None = None
         self._held: Held | None = None
+        self._renewer: Renewer | None = None
         self._failed: StoreStep | None = None
 
     @property
@@ -51,33 +55,35 @@ class _Driver:
     def _key(self) -> str:
         return "" if self._claim is None else self._claim.key
 
-    def _hold(self, step: Respond | Execute, renewer: AsyncRenewer | SyncRenewer) -> None:
+    def _hold(self, step: Respond | Execute, renewer: Callable[[], Renewer]) -> None:
         # The lease is renewed while the app runs, whatever the client does (SEMANTICS 5).
-        if isinstance(step, Execute) and step.protected and self._claim is not None:
+        if type(step) is Execute and step.protected and self._claim is not None:
             claim = self._claim
-            self._held = renewer.hold(self._store, claim.key, claim.owner, claim.lease)
+            self._renewer = renewer()
+            self._held = self._renewer.hold(self._store, claim.key, claim.owner, claim.lease)
 
-    def _drop(self, renewer: AsyncRenewer | SyncRenewer) -> None:
-        if self._held is not None:
-            renewer.drop(self._held)
+    def _drop(self) -> None:
+        if self._held is not None and self._renewer is not None:
+            self._renewer.drop(self._held)
             self._held = None
 
-    def _retry_later(self, done: Done, renewer: AsyncRenewer | SyncRenewer) -> None:
+    def _retry_later(self, done: Done, renewer: Callable[[], Renewer]) -> None:
         # SEMANTICS 5: the response has gone out; the completion is retried while the
         # lease is renewed, so the record completes once the store is back.
         if done.outcome == "completion-failed" and isinstance(self._failed, CompleteStep):
             step = self._failed
-            renewer.hold(self._store, step.key, step.owner, self._lease, completion=step)
+            renewer().hold(self._store, step.key, step.owner, self._lease, completion=step)
 
     def _next(self, value: Any, error: StoreError | None) -> Any:
         try:
             step = self._steps.throw(error) if error is not None else self._steps.send(value)
         except StopIteration:
             return Done("fail-open")
-        if isinstance(step, ClaimStep):
+        kind = type(step)
+        if kind is ClaimStep:
             self._claim = step
         # Execute is logged by the Done that follows it, unless nothing will follow.
-        if not isinstance(step, StoreStep) and not (isinstance(step, Execute) and step.protected):
+        elif kind is Respond or kind is Done or (kind is Execute and not step.protected):
             if self._report is None:
                 log_outcome(step.outcome, self._key)
             else:
@@ -104,16 +110,15 @@ class SyncDriver(_Driver):
     def begin(self) -> Respond | Execute:
         """Run until the adapter must answer the client or call the app."""
         step: Respond | Execute = self._advance(None)
-        self._hold(step, sync_renewer())
+        self._hold(step, sync_renewer)
         return step
 
     def finish(self, result: AppResult) -> Done:
         """Hand the app's result back; completes or releases the record."""
-        renewer = sync_renewer()
-        self._drop(renewer)
+        self._drop()
         self._status = result.status or None
         done: Done = self._advance(result)
-        self._retry_later(done, renewer)
+        self._retry_later(done, sync_renewer)
         return done
 
 
@@ -135,14 +140,13 @@ class AsyncDriver(_Driver):
     async def begin(self) -> Respond | Execute:
         """Run until the adapter must answer the client or call the app."""
         step: Respond | Execute = await self._advance(None)
-        self._hold(step, async_renewer())
+        self._hold(step, async_renewer)
         return step
 
     async def finish(self, result: AppResult) -> Done:
         """Hand the app's result back; completes or releases the record."""
-        renewer = async_renewer()
-        self._drop(renewer)
+        self._drop()
         self._status = result.status or None
         done: Done = await self._advance(result)
-        self._retry_later(done, renewer)
+        self._retry_later(done, async_renewer)
         return done

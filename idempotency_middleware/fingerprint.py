@@ -21,7 +21,7 @@ FingerprintFunction = Callable[[Request], str]
 
 def _frame(*parts: bytes) -> bytes:
     # Length prefixes keep ("ab", "c") and ("a", "bc") apart.
-    return b"".join(len(part).to_bytes(8, "big") + part for part in parts)
+    return b"".join([len(part).to_bytes(8, "big") + part for part in parts])
 
 
 def canonical_query(query_string: str) -> str:
@@ -43,8 +43,8 @@ class RequestFingerprint:
         self.headers = tuple(name.lower() for name in headers)
         self.canonical_json = canonical_json
 
-    def _body(self, request: Request) -> bytes:
-        if request.content_type == "multipart/form-data":
+    def _body(self, request: Request, content_type: str) -> bytes:
+        if content_type == "multipart/form-data":
             try:
                 parts = multipart_parts(request.body, request.header("content-type") or "")
             except ValueError:
@@ -59,12 +59,14 @@ class RequestFingerprint:
         return request.body
 
     def __call__(self, request: Request) -> str:
+        content_type = request.content_type
+        query = request.query_string
         parts = [
             request.method.encode(),
             request.path.encode("utf-8", "surrogateescape"),
-            canonical_query(request.query_string).encode(),
-            request.content_type.encode("latin-1", "replace"),
-            self._body(request),
+            canonical_query(query).encode() if query else b"",
+            content_type.encode("latin-1", "replace"),
+            self._body(request, content_type),
         ]
         for name in self.headers:
             parts.append("\n".join(request.header_values(name)).encode("latin-1", "replace"))

@@ -51,7 +51,7 @@ class PassThrough:
     """Not covered, or covered without a key: call the app untouched."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ReadBody:
     """Read the body, up to ``limit`` bytes, then run :func:`exchange`.
 

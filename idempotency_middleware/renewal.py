@@ -34,7 +34,7 @@ _RENEW_AFTER = 0.5
 _MAX_TICK = 1.0
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Held:
     """One claim a handler is running under."""
 
@@ -128,7 +128,7 @@ class SyncRenewer:
         self._thread: threading.Thread | None = None
         self._pid = 0
         self._waiting = math.inf
-        """How long the thread's current wait lasts; infinite while nothing is held."""
+        """How long the thread's current wait lasts; infinite until it starts."""
 
     def hold(
         self,
@@ -168,11 +168,10 @@ class SyncRenewer:
     def _run(self) -> None:
         while True:
             with self._lock:
-                while not self._held:
-                    self._waiting = math.inf
-                    self._wake.wait()
-                # hold() notifies when a shorter lease arrives, cutting this wait short.
+                # Idle too, the thread looks every _MAX_TICK, so that holding a claim
+                # with a usual lease needs no wake-up (a context switch per request).
                 self._waiting = _tick(list(self._held))
+                # hold() notifies when a shorter lease arrives, cutting this wait short.
                 self._wake.wait(self._waiting)
             now = time.monotonic()
             with self._lock:
@@ -209,12 +208,21 @@ _async_renewers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncRenew
 _sync_renewer = SyncRenewer()
 
 
+_last_async: tuple[weakref.ref[asyncio.AbstractEventLoop], AsyncRenewer] | None = None
+"""The loop asked for last and its renewer: a server runs one loop per thread."""
+
+
 def async_renewer() -> AsyncRenewer:
     """The renewer of the running event loop."""
+    global _last_async
     loop = asyncio.get_running_loop()
+    last = _last_async
+    if last is not None and last[0]() is loop:
+        return last[1]
     renewer = _async_renewers.get(loop)
     if renewer is None:
         renewer = _async_renewers[loop] = AsyncRenewer()
+    _last_async = (weakref.ref(loop), renewer)
     return renewer
 
 

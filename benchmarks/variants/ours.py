@@ -1,8 +1,8 @@
 """Our middleware on each store: memory, SQLite, PostgreSQL and Redis.
 
-The stores are built as a user would, with their defaults; only the names (table, key
-prefix) are the run's own. The Redis variant appears once
-``idempotency_middleware.stores.redis`` exists.
+The stores are built as a user would, with their defaults, except the PostgreSQL
+pool, sized to the requests in flight; only the names (table, key prefix) are the run's
+own. The Redis variant appears once ``idempotency_middleware.stores.redis`` exists.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 
 from benchmarks.app import create_app
 from benchmarks.services import Services
+from benchmarks.settings import CONCURRENCY
 from benchmarks.variants.base import Variant, VariantSpec
 from idempotency_middleware.asgi import IdempotencyMiddleware
 from idempotency_middleware.stores import MemoryStore, Store
@@ -56,7 +57,13 @@ def _sqlite(services: Services) -> Store:
 def _postgres(services: Services) -> Store:
     from idempotency_middleware.stores.sql import SQLAlchemyStore
 
-    return SQLAlchemyStore(services.postgres_url, table_name=services.table("ours"))
+    # A pool as large as the requests in flight, as docs/performance.md advises: with
+    # SQLAlchemy's default of 5, every connection past the fifth is opened and closed
+    # again for each statement.
+    pool = {"pool_size": max(CONCURRENCY)}
+    return SQLAlchemyStore(
+        services.postgres_url, table_name=services.table("ours"), engine_options=pool
+    )
 
 
 def _redis(services: Services) -> Store:

@@ -21,6 +21,7 @@ from idempotency_middleware.records import StoredResponse
 from idempotency_middleware.request import Request
 from idempotency_middleware.responses import ResponseCapture
 from idempotency_middleware.steps import AppResult, Done, Respond
+from idempotency_middleware.stores.memory import MemoryStore
 
 __all__ = ["IdempotencyMiddleware"]
 
@@ -44,8 +45,10 @@ def _head(scope: Scope) -> Request:
         path=scope["path"],
         query_string=scope.get("query_string", b"").decode("latin-1"),
         headers=tuple(
-            (name.decode("latin-1").lower(), value.decode("latin-1"))
-            for name, value in scope.get("headers", ())
+            [
+                (name.decode("latin-1").lower(), value.decode("latin-1"))
+                for name, value in scope.get("headers", ())
+            ]
         ),
         principal=_principal(scope),
     )
@@ -74,10 +77,13 @@ async def _reject(send: Send, answer: Respond, report: Report) -> None:
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:
     """The whole body, or None when it is over ``limit``."""
+    message = await receive()
+    if message["type"] == "http.request" and not message.get("more_body", False):
+        body: bytes = message.get("body", b"")  # the usual case: the body in one message
+        return body if len(body) <= limit else None
     chunks: list[bytes] = []
     size = 0
     while True:
-        message = await receive()
         if message["type"] == "http.disconnect":
             raise _Disconnected
         chunk = message.get("body", b"")
@@ -87,6 +93,7 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
+        message = await receive()
 
 
 def _declared_length(request: Request) -> int | None:
@@ -114,6 +121,10 @@ class IdempotencyMiddleware:
     def __init__(self, app: ASGIApp, /, **options: Any) -> None:
         self.app = app
         self.options = Options.build(**options)
+        # MemoryStore's async faces run its sync code and never suspend, so nothing can
+        # cancel its completion halfway: it is awaited inline, which spares a task and a
+        # loop turn per request. Any other store (a subclass too) may wait on I/O.
+        self._shield = type(self.options.store) is not MemoryStore
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Most requests are not covered (GET, HEAD): they pass before any header is read.
@@ -184,7 +195,10 @@ class IdempotencyMiddleware:
             nonlocal finished
             finished = True
             result = AppResult(capture.status, capture.headers, raised, capture.stored())
-            await _shielded(driver.finish(result))
+            if self._shield:
+                await _shielded(driver.finish(result))
+            else:
+                await driver.finish(result)
 
         async def capturing_send(message: Message) -> None:
             nonlocal client_gone

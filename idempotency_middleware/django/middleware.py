@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, cast
 
 from asgiref.sync import async_to_sync, iscoroutinefunction, markcoroutinefunction, sync_to_async
@@ -106,7 +106,7 @@ def _prepare(request: HttpRequest) -> _Keyed | Respond | None:
     body = _body(request, decision.limit)
     if body is None:
         return too_large(options)
-    full = replace(head, body=body)
+    full = Request(head.method, head.path, head.query_string, head.headers, body)
     key = decision.key if decision.key is not None else key_of(options, full)
     if key is None:
         missing = without_key(options, head.path)
@@ -129,6 +129,14 @@ def _principal(user: Any) -> str | None:
     if user is None or not getattr(user, "is_authenticated", False) or user.pk is None:
         return None
     return str(user.pk)
+
+
+def _with_principal(request: Request, user: Any) -> Request:
+    # Built directly: dataclasses.replace inspects every field on each call.
+    principal = _principal(user)
+    return Request(
+        request.method, request.path, request.query_string, request.headers, request.body, principal
+    )
 
 
 def _shielded(
@@ -178,7 +186,7 @@ class IdempotencyMiddleware:
         if not isinstance(prepared, _Keyed):
             return respond(request) if prepared is None else _answer(prepared, request)
         user = getattr(request, "user", None)
-        neutral = replace(prepared.request, principal=_principal(user))
+        neutral = _with_principal(prepared.request, user)
         options = prepared.options
         driver = SyncDriver(
             options.store, exchange(options, neutral, prepared.key), _report(prepared, neutral)
@@ -208,7 +216,7 @@ class IdempotencyMiddleware:
         # request.user would query the database from the event loop; auser() does not.
         auser = getattr(request, "auser", None)
         user = await auser() if auser is not None else getattr(request, "user", None)
-        neutral = replace(prepared.request, principal=_principal(user))
+        neutral = _with_principal(prepared.request, user)
         options = prepared.options
         driver = AsyncDriver(
             options.store, exchange(options, neutral, prepared.key), _report(prepared, neutral)

@@ -6,14 +6,14 @@ import threading
 from collections import OrderedDict
 
 from idempotency_middleware.clock import Clock, system_clock
+from idempotency_middleware.errors import StoreError
 from idempotency_middleware.records import Claim, Record, RecordState, StoredResponse
 from idempotency_middleware.stores.base import RecordCounts, Store
 
 __all__ = ["MemoryStore"]
 
 
-def _size(record: Record) -> int:
-    response = record.response
+def _size(response: StoredResponse | None) -> int:
     if response is None:
         return 0
     return len(response.body) + sum(len(n) + len(v) for n, v in response.headers)
@@ -25,7 +25,8 @@ class MemoryStore(Store):
     Each worker process has its own records, so this store protects nothing across the
     workers of ``uvicorn --workers 4`` or gunicorn: use a SQL or Redis store there.
     When a bound is reached, the oldest completed records are evicted first; an
-    in-progress claim is never evicted (that would let a duplicate run). A lock makes
+    in-progress claim is never evicted (that would let a duplicate run): a store full of
+    claims refuses a new one with :class:`StoreError`. A lock makes
     every operation atomic across threads; the async faces never wait on I/O, so they
     call the same code.
     """
@@ -41,6 +42,8 @@ class MemoryStore(Store):
         self._max_records = max_records
         self._max_bytes = max_bytes
         self._records: OrderedDict[str, Record] = OrderedDict()
+        # The size of each stored response, counted once when it is stored.
+        self._sizes: dict[str, int] = {}
         self._bytes = 0
         self._lock = threading.Lock()
 
@@ -52,15 +55,18 @@ class MemoryStore(Store):
         return record
 
     def _drop(self, key: str) -> None:
-        record = self._records.pop(key, None)
-        if record is not None:
-            self._bytes -= _size(record)
+        self._records.pop(key, None)
+        self._bytes -= self._sizes.pop(key, 0)
 
     def _put(self, key: str, record: Record) -> None:
-        self._drop(key)
+        self._drop(key)  # and insert again, so the newest record is the last to go
         self._records[key] = record
-        self._bytes += _size(record)
-        self._evict(keep=key)
+        size = _size(record.response)
+        if size:
+            self._sizes[key] = size
+            self._bytes += size
+        if self._over():
+            self._evict(keep=key)
 
     def _over(self) -> bool:
         return len(self._records) > self._max_records or self._bytes > self._max_bytes
@@ -86,10 +92,19 @@ class MemoryStore(Store):
             if record is not None and not (
                 record.state is RecordState.IN_PROGRESS and record.owner == owner
             ):
-                return Claim(claimed=False, record=record, now=now)
+                return Claim(False, record, now)
             claimed = Record(RecordState.IN_PROGRESS, fingerprint, owner, now + lease)
             self._put(key, claimed)
-            return Claim(claimed=True, record=claimed, now=now)
+            if record is None and self._over():
+                # Only claims in progress are left, and evicting one would let its
+                # duplicate run: the new claim is refused instead (a 503 for its caller).
+                self._drop(key)
+                raise StoreError(
+                    f"MemoryStore is full: {len(self._records)} claims are in progress "
+                    f"(max_records={self._max_records}); raise max_records, or use a SQL "
+                    "or Redis store"
+                )
+            return Claim(True, claimed, now)
 
     def _held(self, key: str, owner: str, now: float) -> Record | None:
         record = self._live(key, now)
@@ -171,6 +186,7 @@ class MemoryStore(Store):
     def clear(self) -> None:
         with self._lock:
             self._records.clear()
+            self._sizes.clear()
             self._bytes = 0
 
     def __len__(self) -> int:

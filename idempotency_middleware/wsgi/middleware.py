@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
@@ -157,7 +156,9 @@ def protect(
     if body is None:
         return _reject(start_response, too_large(options), Report(options, head, route))
     environ["wsgi.input"] = io.BytesIO(body)
-    request = replace(head, body=body, principal=principal(environ))
+    request = Request(
+        head.method, head.path, head.query_string, head.headers, body, principal(environ)
+    )
     key = decision.key if decision.key is not None else key_of(options, request)
     if isinstance(key, Respond):
         return _reject(start_response, key, Report(options, head, route))

@@ -383,12 +383,18 @@ def test_max_records_evicts_oldest_completed_never_in_progress(clock: ManualCloc
     assert record_state(store, "c") is RecordState.IN_PROGRESS
 
 
-def test_in_progress_claims_are_kept_over_the_bound(clock: ManualClock) -> None:
+def test_a_store_full_of_claims_refuses_a_new_one(clock: ManualClock) -> None:
     store = MemoryStore(clock=clock, max_records=2)
-    for key in "abcd":
+    for key in "ab":
         assert store.claim(key, "o", "f", 60).claimed
-    assert len(store) == 4
-    assert all(record_state(store, key) is RecordState.IN_PROGRESS for key in "abcd")
+    with pytest.raises(StoreError, match="MemoryStore is full"):
+        store.claim("c", "o", "f", 60)
+    assert len(store) == 2
+    assert store.get("c") is None
+    assert all(record_state(store, key) is RecordState.IN_PROGRESS for key in "ab")
+    # The claims' own owners still renew and complete them.
+    assert store.claim("a", "o", "f", 60).claimed
+    assert store.complete("a", "o", StoredResponse(200, (), b""), 60)
 
 
 def test_expired_claims_are_evicted_first(clock: ManualClock) -> None:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 from idempotency_middleware.records import RecordState
 from idempotency_middleware.stores import MemoryStore
 from tests.asgi.conftest import MakeService, Service, assert_problem
@@ -49,11 +47,6 @@ async def test_a_flood_of_distinct_keys_stays_within_the_bound(make_service: Mak
     assert latest.headers["idempotent-replayed"] == "true"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MemoryStore grows past max_records when every record is a claim in progress, "
-    "instead of refusing the claim (which the middleware would answer with 503)",
-)
 async def test_a_store_full_of_claims_in_progress_answers_503(make_service: MakeService) -> None:
     store = MemoryStore(max_records=BOUND)
     service = make_service(store=store)
