@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, current_app
+from flask import Flask, appcontext_pushed, current_app
 
 from idempotency_middleware.errors import ConfigurationError
+from idempotency_middleware.flask.autogenerate import exclude_from_autogenerate
 from idempotency_middleware.flask.cli import idempotency_cli
 from idempotency_middleware.flask.forms import idempotency_key_input
 from idempotency_middleware.flask.routing import FlaskMiddleware, Policies, Target, check_overrides
@@ -91,7 +92,8 @@ class Idempotency:
     - ``IDEMPOTENCY_TABLE_NAME`` (``idempotency_records``), ``IDEMPOTENCY_TABLE_SCHEMA``.
     - ``IDEMPOTENCY_CREATE_TABLE``: create the table at start-up if missing; by default
       unless :meth:`register_table` handed it to Alembic (``flask idempotency init``
-      creates it on demand).
+      creates it on demand). Not handed over, the table is left out of Flask-Migrate's
+      autogenerate, so ``flask db migrate`` never writes a migration that drops it.
 
     Design: the extension wraps ``app.wsgi_app`` rather than hooking into
     ``before_request``/``after_request``. Only there is the response seen as the
@@ -137,6 +139,16 @@ class Idempotency:
         app.extensions["idempotency"] = self
         app.add_template_global(idempotency_key_input)
         app.cli.add_command(idempotency_cli)
+        if table is not None and self._metadata is None:
+            exclude_from_autogenerate(app, table)
+            # Migrate(app, db) may come after this call; every ``flask db`` command
+            # pushes an app context once the app is built, before Alembic runs.
+            appcontext_pushed.connect(self._exclude_from_autogenerate, app)
+
+    def _exclude_from_autogenerate(self, app: Flask, **_: Any) -> None:
+        state = self._apps.get(app)
+        if state is not None and state.table is not None:
+            exclude_from_autogenerate(app, state.table)
 
     def register_table(self, metadata: sa.MetaData) -> None:
         """Define the records table on ``metadata`` (such as Flask-SQLAlchemy's
