@@ -1,4 +1,4 @@
-"""Sessions: ``nox -s lint tests`` is what CI runs; ``nox -s demo`` plays the three cases."""
+"""Sessions: ``nox -s lint docs tests`` is what CI runs; ``nox -s demo`` plays the three cases."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["lint", "tests"]
+nox.options.sessions = ["lint", "docs", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
