@@ -1,5 +1,6 @@
 """The behaviour suite's fixtures: ``client`` is the test app of one adapter on a fresh
-store, and every test that uses it runs once per adapter that can express its rule."""
+store, and every test that uses it runs once per adapter that can express its rule;
+``store_client`` runs it on every store kind too."""
 
 from __future__ import annotations
 
@@ -14,6 +15,12 @@ from idempotency_middleware.stores import MemoryStore, Store
 from tests.behaviour.adapters import BUILDERS
 from tests.behaviour.capabilities import ADAPTERS, CANNOT
 from tests.behaviour.client import Client
+from tests.stores.faces import KINDS, fresh_store
+
+STORE_ADAPTERS = ("starlette", "wsgi")
+"""The adapters a ``store_client`` test runs on with every store kind, the others only on
+memory: how a store keeps records apart does not depend on the framework in front of it,
+so the bare ASGI and WSGI middleware stand for the rest."""
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -26,7 +33,19 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "adapter" not in metafunc.fixturenames:
         return
     rules = {marker.args[0] for marker in metafunc.definition.iter_markers("expresses")}
-    metafunc.parametrize("adapter", [a for a in ADAPTERS if not rules & CANNOT[a].keys()])
+    adapters = [a for a in ADAPTERS if not rules & CANNOT[a].keys()]
+    if "store_kind" not in metafunc.fixturenames:
+        metafunc.parametrize("adapter", adapters)
+        return
+    metafunc.parametrize(
+        ("adapter", "store_kind"),
+        [
+            pytest.param(adapter, *kind.values, marks=kind.marks)
+            for kind in KINDS
+            for adapter in adapters
+            if kind.values == ("memory",) or adapter in STORE_ADAPTERS
+        ],
+    )
 
 
 class MakeClient(Protocol):
@@ -52,3 +71,10 @@ def make_client(adapter: str, tmp_path: Path) -> Iterator[MakeClient]:
 @pytest.fixture
 def client(make_client: MakeClient) -> Client:
     return make_client()
+
+
+@pytest.fixture
+def store_client(store_kind: str, tmp_path: Path, make_client: MakeClient) -> Iterator[Client]:
+    """``client`` on a fresh store of ``store_kind``."""
+    with fresh_store(store_kind, tmp_path) as store:
+        yield make_client(store=store)

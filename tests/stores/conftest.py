@@ -9,10 +9,7 @@ import pytest
 
 from idempotency_middleware.clock import ManualClock
 from idempotency_middleware.stores.base import Store
-from idempotency_middleware.stores.memory import MemoryStore
-from tests.redis.servers import redis_store
-from tests.stores.faces import KINDS, Face, database_url
-from tests.support.databases import sql_store
+from tests.stores.faces import KINDS, Face, fresh_store
 
 
 @pytest.fixture
@@ -29,16 +26,7 @@ def kind(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def sync_store(kind: str, clock: ManualClock, tmp_path: Path) -> Iterator[Store]:
     """A store of ``kind`` holding no records, on a table or key prefix of its own."""
-    if kind == "memory":
-        memory = MemoryStore(clock=clock)
-        yield memory
-        memory.close()
-        return
-    if kind == "redis":
-        with redis_store(clock=clock) as redis:
-            yield redis
-        return
-    with sql_store(database_url(kind, tmp_path), clock=clock) as store:
+    with fresh_store(kind, tmp_path, clock=clock) as store:
         yield store
 
 

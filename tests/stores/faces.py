@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from idempotency_middleware.records import Claim, Record, StoredResponse
 from idempotency_middleware.stores.base import Store
-from tests.support.databases import SERVER_URLS, sqlite_url
+from idempotency_middleware.stores.memory import MemoryStore
+from tests.redis.servers import redis_store
+from tests.support.databases import SERVER_URLS, sql_store, sqlite_url
 
 LEASE = 60.0
 TTL = 3600.0
@@ -37,6 +42,25 @@ def purged(kind: str, expired: int) -> int:
 def database_url(kind: str, directory: Path) -> str:
     """The URL of a SQL store kind; SQLite lives in ``directory``."""
     return sqlite_url(directory) if kind == "sqlite" else SERVER_URLS[kind]
+
+
+@contextmanager
+def fresh_store(kind: str, directory: Path, **options: Any) -> Iterator[Store]:
+    """A store of ``kind`` holding no records, on a table or key prefix of its own (SQLite
+    in ``directory``), built with ``options``. The caller closes the async face on its
+    own loop."""
+    if kind == "memory":
+        memory = MemoryStore(**options)
+        try:
+            yield memory
+        finally:
+            memory.close()
+    elif kind == "redis":
+        with redis_store(**options) as redis:
+            yield redis
+    else:
+        with sql_store(database_url(kind, directory), **options) as store:
+            yield store
 
 
 class Face:
