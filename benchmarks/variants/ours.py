@@ -2,7 +2,9 @@
 
 The stores are built as a user would, with their defaults, except the PostgreSQL
 pool, sized to the requests in flight; only the names (table, key prefix) are the run's
-own. The Redis variant appears once ``idempotency_middleware.stores.redis`` exists.
+own. ``ours/postgres-relaxed`` is ``ours/postgres`` with ``durable=False``, to show
+what waiting for the WAL flush at each commit costs. The Redis variant appears once
+``idempotency_middleware.stores.redis`` exists.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ def _sqlite(services: Services) -> Store:
     return SQLAlchemyStore(services.sqlite_url("ours"))
 
 
-def _postgres(services: Services) -> Store:
+def _postgres(services: Services, *, durable: bool = True) -> Store:
     from idempotency_middleware.stores.sql import SQLAlchemyStore
 
     # A pool as large as the requests in flight, as docs/performance.md advises: with
@@ -62,8 +64,15 @@ def _postgres(services: Services) -> Store:
     # again for each statement.
     pool = {"pool_size": max(CONCURRENCY)}
     return SQLAlchemyStore(
-        services.postgres_url, table_name=services.table("ours"), engine_options=pool
+        services.postgres_url,
+        table_name=services.table("ours" if durable else "ours_relaxed"),
+        engine_options=pool,
+        durable=durable,
     )
+
+
+def _postgres_relaxed(services: Services) -> Store:
+    return _postgres(services, durable=False)
 
 
 def _redis(services: Services) -> Store:
@@ -84,6 +93,17 @@ OURS_SPECS = (
     VariantSpec("ours/sqlite", "ours", "sqlite", _builder(_sqlite)),
     VariantSpec(
         "ours/postgres", "ours", "postgres", _builder(_postgres), needs=("postgres",), wire=True
+    ),
+    VariantSpec(
+        "ours/postgres-relaxed",
+        "ours",
+        "postgres",
+        _builder(_postgres_relaxed),
+        caveat="wait for the WAL flush at commit (durable=False): a PostgreSQL crash can "
+        "lose the last few hundred ms of records",
+        lacks="no WAL flush wait",
+        needs=("postgres",),
+        wire=True,
     ),
     VariantSpec(
         "ours/redis",

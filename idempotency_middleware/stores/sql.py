@@ -61,6 +61,24 @@ class SQLAlchemyStore(Store):
     bounds a whole operation by their sum. ``engine_options`` are passed to
     :func:`~sqlalchemy.create_engine` over the store's own (``connect_args`` merged).
 
+    ``durable=False`` relaxes commit durability on PostgreSQL (through psycopg): every
+    connection of the engines the store builds runs with ``synchronous_commit=off``,
+    set in the libpq startup options, so no round trip is added. A statement then returns once its
+    change is in the server's WAL buffers, without waiting for them to reach the disk:
+    that wait is saved on every claim and completion, replays included (a claim
+    writes). A crash of the PostgreSQL server (not of the application) can then lose
+    the records of the last few hundred milliseconds (at most three times
+    ``wal_writer_delay``), and a retry of one of those requests runs its handler
+    again; the database stays consistent. Commits no longer wait for synchronous
+    standbys either, so a failover can lose the same recent records, as with
+    asynchronous replication. It is a fair trade where running a request twice after
+    a rare server crash is acceptable (client retries of idempotent-enough handlers),
+    not where a duplicate would do harm nothing undoes (a payment). SQLite and
+    MySQL/MariaDB have no per-session equivalent, and engines you pass are used as you
+    built them: there ``durable=False`` raises
+    :class:`~idempotency_middleware.errors.ConfigurationError`, as any value but a
+    bool does.
+
     With ``create_table`` the table is created at start-up if missing, safely when
     several workers start at once. For Alembic, define it with :func:`make_table`.
     Call :meth:`close`, and :meth:`aclose` on each event loop that used the async face.
@@ -78,10 +96,14 @@ class SQLAlchemyStore(Store):
         connect_timeout: float = 5.0,
         statement_timeout: float = 10.0,
         engine_options: Mapping[str, Any] | None = None,
+        durable: bool = True,
     ) -> None:
+        _check_durable(durable, url_or_engine, async_engine)
         self._clock = clock
         self._operation_timeout = connect_timeout + statement_timeout
-        self._engines = EngineFactory(connect_timeout, statement_timeout, engine_options or {})
+        self._engines = EngineFactory(
+            connect_timeout, statement_timeout, engine_options or {}, durable
+        )
         self._own_engine: Engine | None = None
         self._engine: Engine
         if isinstance(url_or_engine, Engine):
@@ -297,6 +319,27 @@ class SQLAlchemyStore(Store):
         if engine is None:
             engine = self._async_engines[loop] = self._engines.asynchronous(self._async_url)
         return engine
+
+
+def _check_durable(
+    durable: object, url_or_engine: str | URL | Engine, async_engine: AsyncEngine | None
+) -> None:
+    # A value from a configuration file such as "false" would read as true.
+    if not isinstance(durable, bool):
+        raise ConfigurationError(f"SQLAlchemyStore durable must be True or False, not {durable!r}")
+    if durable:
+        return
+    if isinstance(url_or_engine, Engine) or async_engine is not None:
+        raise ConfigurationError(
+            "SQLAlchemyStore durable=False configures the engines the store builds from a "
+            "URL; on an engine you pass, set synchronous_commit=off yourself"
+        )
+    url = sync_url(url_or_engine)
+    if url.get_driver_name() != "psycopg":
+        raise ConfigurationError(
+            f"SQLAlchemyStore durable=False applies to PostgreSQL through psycopg "
+            f"(postgresql+psycopg://), not to {url.drivername!r}"
+        )
 
 
 def _execute(engine: Engine, operation: Callable[[Connection], _T]) -> _T:

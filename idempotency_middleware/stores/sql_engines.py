@@ -67,11 +67,13 @@ def async_url(url: URL) -> URL | None:
 
 @dataclass(frozen=True)
 class EngineFactory:
-    """Builds engines with the store's timeouts and the caller's ``extra`` options."""
+    """Builds engines with the store's timeouts and the caller's ``extra`` options;
+    without ``durable``, PostgreSQL sessions commit without waiting for the WAL flush."""
 
     connect_timeout: float
     statement_timeout: float
     extra: Mapping[str, Any]
+    durable: bool = True
 
     def sync(self, url: URL) -> Engine:
         """A sync engine for ``url``."""
@@ -97,9 +99,14 @@ class EngineFactory:
             options.update(pool_timeout=self.connect_timeout, pool_recycle=_POOL_RECYCLE)
         statement_ms = round(self.statement_timeout * 1000)
         if driver == "psycopg":
+            # Settings in the startup packet cost no round trip, per request or per
+            # connection.
+            settings = f"-c statement_timeout={statement_ms}"
+            if not self.durable:
+                settings += " -c synchronous_commit=off"
             connect_args.update(
                 connect_timeout=max(2, math.ceil(self.connect_timeout)),
-                options=f"-c statement_timeout={statement_ms}",
+                options=settings,
                 # A server that vanished without closing the socket is noticed within
                 # tcp_user_timeout (data unacknowledged) or the keepalive probes (idle).
                 tcp_user_timeout=statement_ms,

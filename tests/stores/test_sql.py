@@ -6,13 +6,16 @@ import asyncio
 import multiprocessing
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.pool import Pool
 
 from idempotency_middleware.clock import ManualClock
 from idempotency_middleware.errors import ConfigurationError, RecordDecodeError, StoreError
@@ -90,12 +93,21 @@ def test_workers_creating_the_table_at_once_all_succeed(kind: str, tmp_path: Pat
 
 
 @pytest.mark.parametrize("face_name", FACES)
-@pytest.mark.parametrize("kind", SERVER_KINDS)
+@pytest.mark.parametrize(
+    ("kind", "options"),
+    [
+        pytest.param("postgres", {}, marks=pytest.mark.postgres, id="postgres"),
+        pytest.param(
+            "postgres", {"durable": False}, marks=pytest.mark.postgres, id="postgres-relaxed"
+        ),
+        pytest.param("mariadb", {}, marks=pytest.mark.mariadb, id="mariadb"),
+    ],
+)
 async def test_fresh_request_costs_two_round_trips_and_replay_one(
-    kind: str, face_name: str
+    kind: str, options: dict[str, Any], face_name: str
 ) -> None:
     url = SERVER_URLS[kind]
-    with Proxy(*address(url)) as proxy, sql_store(url, proxy=proxy) as store:
+    with Proxy(*address(url)) as proxy, sql_store(url, proxy=proxy, **options) as store:
         face = Face(store, face_name)
         try:
             # Connecting, and psycopg preparing a statement on its sixth run, cost extra
@@ -308,3 +320,72 @@ async def test_store_on_an_engine_of_the_application_serves_both_faces() -> None
 def test_unsupported_database_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="SQLAlchemyStore"):
         SQLAlchemyStore("oracle+nosuchdriver://scott@localhost/db")
+
+
+@contextmanager
+def synchronous_commit_seen() -> Iterator[list[str]]:
+    """The ``synchronous_commit`` of every pooled connection checked out meanwhile, as
+    its own session reports it."""
+    seen: list[str] = []
+
+    def checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SHOW synchronous_commit")
+            seen.append(cursor.fetchone()[0])
+        finally:
+            cursor.close()
+
+    event.listen(Pool, "checkout", checkout)
+    try:
+        yield seen
+    finally:
+        event.remove(Pool, "checkout", checkout)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("face_name", FACES)
+@pytest.mark.parametrize(("options", "expected"), [({}, "on"), ({"durable": False}, "off")])
+async def test_relaxed_durability_turns_synchronous_commit_off(
+    face_name: str, options: dict[str, Any], expected: str
+) -> None:
+    with sql_store(SERVER_URLS["postgres"], **options) as store:
+        face = Face(store, face_name)
+        try:
+            with synchronous_commit_seen() as seen:
+                await face.claim(KEY, "owner-a")
+                await face.complete(KEY, "owner-a", RESPONSE)
+                replay = await face.claim(KEY, "owner-b")
+        finally:
+            await store.aclose()
+
+    assert replay.record is not None
+    assert replay.record.response == RESPONSE
+    assert seen == [expected] * 3
+
+
+@pytest.mark.parametrize(
+    ("url", "options", "message"),
+    [
+        pytest.param(
+            SERVER_URLS["postgres"], {"durable": "false"}, "True or False", id="not-a-bool"
+        ),
+        pytest.param("sqlite:///:memory:", {"durable": False}, "psycopg", id="sqlite"),
+        pytest.param(MARIADB_URL, {"durable": False}, "psycopg", id="mariadb"),
+    ],
+)
+def test_relaxed_durability_where_it_means_nothing_is_a_configuration_error(
+    url: str, options: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        SQLAlchemyStore(url, **options)
+
+
+@pytest.mark.postgres
+def test_relaxed_durability_on_an_engine_of_the_application_is_a_configuration_error() -> None:
+    engine = sa.create_engine(SERVER_URLS["postgres"])
+    try:
+        with pytest.raises(ConfigurationError, match="engine you pass"):
+            SQLAlchemyStore(engine, durable=False)
+    finally:
+        engine.dispose()
