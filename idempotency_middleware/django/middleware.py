@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
 from asgiref.sync import async_to_sync, iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import Resolver404, resolve
@@ -19,10 +21,11 @@ from idempotency_middleware.django.capture import (
     record,
     record_later,
 )
+from idempotency_middleware.django.checks import check_cache_is_shared
 from idempotency_middleware.django.conf import conf
 from idempotency_middleware.django.decorators import policy_of
 from idempotency_middleware.drivers import AsyncDriver, SyncDriver
-from idempotency_middleware.events import Report
+from idempotency_middleware.events import Report, logger
 from idempotency_middleware.options import Options
 from idempotency_middleware.protocol import (
     PassThrough,
@@ -150,6 +153,18 @@ def _shielded(
     return shielded
 
 
+@functools.cache
+def _warn_about_the_cache() -> None:
+    """Log the deployment checks of the cache store once per process, at start-up.
+
+    ``check --deploy`` runs them only with the app in ``INSTALLED_APPS``; a production
+    server set up with the ``MIDDLEWARE`` line alone still says, in its log, that its
+    cache lets a duplicate sent to another worker run again.
+    """
+    for message in check_cache_is_shared(None):
+        logger.warning("%s %s (%s)", message.msg, message.hint, message.id)
+
+
 class IdempotencyMiddleware:
     """Exactly-once POST and PATCH for a Django project.
 
@@ -177,6 +192,8 @@ class IdempotencyMiddleware:
             markcoroutinefunction(self)
         # SEMANTICS 7: a wrong setting fails here, at start-up, not at the first request.
         conf.options()
+        if not settings.DEBUG:
+            _warn_about_the_cache()
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
         if self.async_mode:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 from django.core.checks import run_checks
+from django.http import HttpResponse
 from django.test import override_settings
 
 from idempotency_middleware.django.checks import check_settings
+from idempotency_middleware.django.middleware import IdempotencyMiddleware, _warn_about_the_cache
 
 pytestmark = pytest.mark.usefixtures("sqlite_db")
 
@@ -88,3 +90,18 @@ def test_a_cache_without_atomic_add_is_a_deploy_error(backend: str) -> None:
 def test_shared_stores_pass_the_deploy_checks(overrides: dict[str, str]) -> None:
     with override_settings(**overrides):
         assert ids(deploy=True) == []
+
+
+@pytest.mark.parametrize(("debug", "warned"), [(False, True), (True, False)])
+def test_a_production_server_logs_a_local_cache_at_start_up(
+    caplog: pytest.LogCaptureFixture, debug: bool, warned: bool
+) -> None:
+    # Without the app in INSTALLED_APPS no deploy check runs: the log still says it.
+    assert settings.CACHES["default"]["BACKEND"] == LOCMEM
+    _warn_about_the_cache.cache_clear()
+    with override_settings(DEBUG=debug), caplog.at_level("WARNING", "idempotency_middleware"):
+        IdempotencyMiddleware(lambda request: HttpResponse())
+        IdempotencyMiddleware(lambda request: HttpResponse())
+    _warn_about_the_cache.cache_clear()
+    warnings = [r.getMessage() for r in caplog.records if "W002" in r.getMessage()]
+    assert len(warnings) == (1 if warned else 0)
