@@ -67,12 +67,13 @@ def matrix(session: nox.Session, django: str, flask: str) -> None:
     """
     session.install(".[test]")
     session.install(DJANGOS[django], FLASKS[flask], "flask-sqlalchemy>=3.1,<3.2")
-    # The tests and example apps run from a copy away from the source tree, whose
-    # package would otherwise shadow the installed wheel. Not in create_tmp(), which
-    # moves TMPDIR too: private Redis servers' socket paths would outgrow their limit.
+    # The tests, the example apps and the docs they check run from a copy away from the
+    # source tree, whose package would otherwise shadow the installed wheel. Not in
+    # create_tmp(), which moves TMPDIR too: private Redis servers' socket paths would
+    # outgrow their limit.
     suite = Path(session.virtualenv.location) / "suite"
     shutil.rmtree(suite, ignore_errors=True)
-    for part in ("tests", "integrations"):
+    for part in ("tests", "integrations", "docs"):
         shutil.copytree(part, suite / part, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy("pyproject.toml", suite)
     session.chdir(suite)
