@@ -35,6 +35,7 @@ from idempotency_middleware.steps import (
 __all__ = [
     "PassThrough",
     "ReadBody",
+    "covered",
     "exchange",
     "inspect",
     "key_of",
@@ -78,7 +79,8 @@ def _problem(kind: ProblemType, detail: str, retry_after: float | None = None) -
     return Respond(Problem(kind, detail, retry_after).response(), outcome)
 
 
-def _covered(options: Options, method: str, path: str) -> bool:
+def covered(options: Options, method: str, path: str) -> bool:
+    """True if ``options`` protect a ``method`` request to ``path`` (SEMANTICS 1)."""
     if method not in options.methods or options.exclude.matches(path):
         return False
     return not options.include or options.include.matches(path) or options.required.matches(path)
@@ -105,7 +107,7 @@ def key_of(options: Options, request: Request) -> str | Respond | None:
 
 def inspect(options: Options, head: Request) -> PassThrough | ReadBody | Respond:
     """Decide from method, path and headers alone what a request needs."""
-    if not _covered(options, head.method, head.path):
+    if not covered(options, head.method, head.path):
         return PassThrough()
     if not options.key_needs_body:
         key = key_of(options, head)

@@ -18,7 +18,7 @@ from idempotency_middleware.errors import ConfigurationError
 from idempotency_middleware.keys import HeaderKey
 from idempotency_middleware.options import Options
 from idempotency_middleware.problems import ProblemType
-from idempotency_middleware.protocol import _covered
+from idempotency_middleware.protocol import covered
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -116,7 +116,7 @@ def extend_openapi(schema: dict[str, Any], options: Options) -> dict[str, Any]:
     for path, item in schema.get("paths", {}).items():
         route = options.for_path(path)
         for method, operation in item.items():
-            if method not in _OPERATIONS or not _covered(route, method.upper(), path):
+            if method not in _OPERATIONS or not covered(route, method.upper(), path):
                 continue
             if isinstance(route.key, HeaderKey):
                 _key_parameter(operation, route.key, route.required.matches(path))

@@ -47,13 +47,13 @@ class _LeaveStoreTableAlone:
         return self.then is None or self.then(object_, name, type_, reflected, compare_to)
 
 
-def exclude_from_autogenerate(app: Flask, table: TableSource) -> None:
-    """Add the filter to Flask-Migrate's ``configure_args`` of ``app``, once; nothing
-    when Flask-Migrate is not (yet) initialised on ``app``."""
+def exclude_from_autogenerate(app: Flask, table: TableSource) -> bool:
+    """Add the filter to Flask-Migrate's ``configure_args`` of ``app``, once. False when
+    Flask-Migrate is not (yet) initialised on ``app``."""
     configure_args = getattr(app.extensions.get("migrate"), "configure_args", None)
     if not isinstance(configure_args, dict):
-        return
+        return False
     user_filter = configure_args.get("include_object")
-    if isinstance(user_filter, _LeaveStoreTableAlone):
-        return
-    configure_args["include_object"] = _LeaveStoreTableAlone(table, user_filter)
+    if not isinstance(user_filter, _LeaveStoreTableAlone):
+        configure_args["include_object"] = _LeaveStoreTableAlone(table, user_filter)
+    return True

@@ -139,16 +139,22 @@ class Idempotency:
         app.extensions["idempotency"] = self
         app.add_template_global(idempotency_key_input)
         app.cli.add_command(idempotency_cli)
-        if table is not None and self._metadata is None:
-            exclude_from_autogenerate(app, table)
+        if (
+            table is not None
+            and self._metadata is None
+            and not exclude_from_autogenerate(app, table)
+        ):
             # Migrate(app, db) may come after this call; every ``flask db`` command
-            # pushes an app context once the app is built, before Alembic runs.
+            # pushes an app context once the app is built, before Alembic runs. The
+            # handler lets go once the filter is in, so requests stop paying for it.
             appcontext_pushed.connect(self._exclude_from_autogenerate, app)
 
     def _exclude_from_autogenerate(self, app: Flask, **_: Any) -> None:
         state = self._apps.get(app)
-        if state is not None and state.table is not None:
-            exclude_from_autogenerate(app, state.table)
+        if state is None or state.table is None:
+            return
+        if exclude_from_autogenerate(app, state.table):
+            appcontext_pushed.disconnect(self._exclude_from_autogenerate, app)
 
     def register_table(self, metadata: sa.MetaData) -> None:
         """Define the records table on ``metadata`` (such as Flask-SQLAlchemy's
