@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -314,26 +312,3 @@ def test_clear_deletes_the_keys_under_its_prefix_only(direct: redis.Redis) -> No
         assert globbed.get(digest("0")) is None
         assert not list(direct.scan_iter(match=b"idem-test:a\\*\\[b\\]:*", count=1000))
         assert matched_by_the_glob.get(KEY) is not None
-
-
-def test_async_face_serves_several_event_loops_at_once() -> None:
-    start = threading.Barrier(2)
-
-    def serve(name: str) -> list[bool]:
-        async def claims() -> list[bool]:
-            try:
-                outcomes = []
-                for number in range(20):
-                    claim = await store.aclaim(digest(f"{name}-{number}"), name, "f", LEASE)
-                    outcomes.append(claim.claimed)
-                return outcomes
-            finally:
-                await store.aclose()
-
-        start.wait(timeout=30)
-        return asyncio.run(claims())
-
-    with redis_store() as store, ThreadPoolExecutor(2) as pool:
-        results = list(pool.map(serve, ["loop-a", "loop-b"]))
-
-    assert results == [[True] * 20] * 2

@@ -316,3 +316,28 @@ async def test_one_of_sixteen_tasks_claims_a_key(sync_store: Store) -> None:
     for claim in claims:
         assert claim.record is not None
         assert claim.record.owner == f"owner-{winners[0]}"
+
+
+def test_async_face_serves_several_event_loops_at_once(sync_store: Store) -> None:
+    # Pooled async connections belong to the loop that opened them: a store shared by
+    # two servers, each with its own loop in its own thread, must keep them apart.
+    start = threading.Barrier(2)
+
+    def serve(name: str) -> list[bool]:
+        async def claims() -> list[bool]:
+            try:
+                outcomes = []
+                for number in range(20):
+                    claim = await sync_store.aclaim(digest(f"{name}-{number}"), name, "f", LEASE)
+                    outcomes.append(claim.claimed)
+                return outcomes
+            finally:
+                await sync_store.aclose()
+
+        start.wait(timeout=30)
+        return asyncio.run(claims())
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(serve, ["loop-a", "loop-b"]))
+
+    assert results == [[True] * 20] * 2

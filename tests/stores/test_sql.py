@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import multiprocessing
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -257,32 +254,6 @@ def test_undecodable_record_raises_record_decode_error(
             store.get(KEY)
         with pytest.raises(RecordDecodeError):
             store.claim(KEY, "owner-b", "fingerprint", LEASE)
-
-
-@pytest.mark.parametrize("kind", SQL_KINDS)
-def test_async_face_serves_several_event_loops_at_once(kind: str, tmp_path: Path) -> None:
-    # Pooled async connections belong to the loop that opened them: a store shared by
-    # two servers, each with its own loop in its own thread, must keep them apart.
-    start = threading.Barrier(2)
-
-    def serve(name: str) -> list[bool]:
-        async def claims() -> list[bool]:
-            try:
-                outcomes = []
-                for number in range(20):
-                    claim = await store.aclaim(digest(f"{name}-{number}"), name, "f", LEASE)
-                    outcomes.append(claim.claimed)
-                return outcomes
-            finally:
-                await store.aclose()
-
-        start.wait(timeout=30)
-        return asyncio.run(claims())
-
-    with sql_store(database_url(kind, tmp_path)) as store, ThreadPoolExecutor(2) as pool:
-        results = list(pool.map(serve, ["loop-a", "loop-b"]))
-
-    assert results == [[True] * 20] * 2
 
 
 async def test_in_memory_sqlite_serves_both_faces() -> None:
