@@ -20,7 +20,7 @@ from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.asyncio.sentinel import Sentinel as AsyncSentinel
 from redis.cluster import ClusterNode, RedisCluster
-from redis.connection import parse_url
+from redis.connection import parse_url as _untyped_parse_url
 from redis.retry import Retry
 from redis.sentinel import Sentinel
 
@@ -37,6 +37,11 @@ _CONNECTIONS = {
     redis.asyncio.UnixDomainSocketConnection,
 }  # fmt: skip
 _SSL_CONNECTIONS = (redis.SSLConnection, redis.asyncio.SSLConnection)
+# Some releases of redis-py annotate these and others do not: called through Any-typed
+# names, the code type-checks the same on every release that pyproject admits.
+_parse_url: Callable[[str], dict[str, Any]] = _untyped_parse_url
+_SYNC_NODE: Any = ClusterNode
+_SENTINELS: dict[bool, Any] = {False: Sentinel, True: AsyncSentinel}
 # Settings that belong to one client object, or that the store sets itself.
 _NOT_COPIED = {"retry", "redis_connect_func", "event_dispatcher", "connection_pool"}
 
@@ -58,7 +63,7 @@ def from_url(url: str, asynchronous: bool, **options: Any) -> Callable[[], Any]:
         parts = parts._replace(netloc=f"{credentials}@{first}" if credentials else first)
         nodes = [_address(other) for other in others]
     try:
-        parsed: dict[str, Any] = parse_url(parts.geturl())  # type: ignore[no-untyped-call]
+        parsed = _parse_url(parts.geturl())
     except ValueError as exc:
         raise ConfigurationError(f"RedisStore cannot use the URL: {exc}") from exc
     if parsed.get("decode_responses"):
@@ -80,7 +85,7 @@ def from_url(url: str, asynchronous: bool, **options: Any) -> Callable[[], Any]:
             startup_nodes=[AsyncClusterNode(*node) for node in nodes], **settings
         )
     return lambda: RedisCluster(
-        startup_nodes=[ClusterNode(*node) for node in nodes],  # type: ignore[no-untyped-call]
+        startup_nodes=[_SYNC_NODE(*node) for node in nodes],
         **settings,
     )
 
@@ -110,7 +115,7 @@ def _sentinel(
     netloc = f"{credentials}@localhost" if credentials else "localhost"
     master = parts._replace(netloc=netloc, path=f"/{db or 0}")
     try:
-        parsed: dict[str, Any] = parse_url(master.geturl())  # type: ignore[no-untyped-call]
+        parsed = _parse_url(master.geturl())
     except ValueError as exc:
         raise ConfigurationError(f"RedisStore cannot use the URL: {exc}") from exc
     settings = {**options, **parsed}
@@ -125,11 +130,9 @@ def _sentinel(
     def connect() -> Any:
         # A manager per client: it holds the connections to the sentinels, which the
         # client closes with its own.
-        if asynchronous:
-            manager: Any = AsyncSentinel(sentinels, sentinel_kwargs=asking, **settings)  # type: ignore[no-untyped-call]
-            return manager.master_for(service, redis_class=_AsyncSentinelMaster)
-        manager = Sentinel(sentinels, sentinel_kwargs=asking, **settings)  # type: ignore[no-untyped-call]
-        return manager.master_for(service, redis_class=_SentinelMaster)
+        manager = _SENTINELS[asynchronous](sentinels, sentinel_kwargs=asking, **settings)
+        master = _AsyncSentinelMaster if asynchronous else _SentinelMaster
+        return manager.master_for(service, redis_class=master)
 
     return connect
 
