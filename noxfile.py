@@ -1,4 +1,8 @@
-"""Sessions: ``nox -s lint docs tests`` is what CI runs; ``nox -s demo`` plays the three cases."""
+"""Sessions: ``nox -s lint docs tests`` is what CI runs; ``nox -s demo`` plays the three cases.
+
+Every session but the version matrix and the benchmarks installs within constraints.txt, so
+a fresh machine gets the versions CI tested on any day; ``nox -s lock`` updates the pins.
+"""
 
 from __future__ import annotations
 
@@ -12,18 +16,22 @@ nox.options.reuse_existing_virtualenvs = True
 
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 
+CONSTRAINTS = Path("constraints.txt")
+PINNED = ("-c", str(CONSTRAINTS))
+LOCKED_EXTRAS = ("test", "lint", "demo", "docs")
+
 
 @nox.session
 def tests(session: nox.Session) -> None:
     """The whole test suite on this interpreter, against the real servers."""
-    session.install("-e", ".[test]")
+    session.install(*PINNED, "-e", ".[test]")
     session.run("pytest", *session.posargs)
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff and mypy --strict over the package, the tests and the integrations."""
-    session.install("-e", ".[test,lint]")
+    session.install(*PINNED, "-e", ".[test,lint]")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")
@@ -33,7 +41,7 @@ def lint(session: nox.Session) -> None:
 def demo(session: nox.Session) -> None:
     """Run the three cases of the mission against a real server on SQLite; ``nox -s demo --
     --framework django`` (or ``flask``) plays them against that framework's example app."""
-    session.install("-e", ".[demo]")
+    session.install(*PINNED, "-e", ".[demo]")
     session.run("python", "-m", "integrations.demo", *session.posargs)
 
 
@@ -65,8 +73,17 @@ def matrix(session: nox.Session, django: str, flask: str) -> None:
     ``nox -s matrix`` runs every combination; name one to run it alone, as in
     ``nox -s "matrix(python=3.13, django=6, flask=3.1)"``.
     """
-    session.install(".[test]")
-    session.install(DJANGOS[django], FLASKS[flask], "flask-sqlalchemy>=3.1,<3.2")
+    # The pins, but for the frameworks this combination chooses.
+    chosen = Path(session.virtualenv.location) / "constraints.txt"
+    chosen.write_text(
+        "".join(
+            line
+            for line in CONSTRAINTS.read_text().splitlines(keepends=True)
+            if line.split("==")[0] not in ("django", "flask", "flask-sqlalchemy")
+        )
+    )
+    session.install("-c", str(chosen), ".[test]")
+    session.install("-c", str(chosen), DJANGOS[django], FLASKS[flask], "flask-sqlalchemy>=3.1,<3.2")
     # The tests, the example apps and the docs they check run from a copy away from the
     # source tree, whose package would otherwise shadow the installed wheel. Not in
     # create_tmp(), which moves TMPDIR too: private Redis servers' socket paths would
@@ -75,7 +92,8 @@ def matrix(session: nox.Session, django: str, flask: str) -> None:
     shutil.rmtree(suite, ignore_errors=True)
     for part in ("tests", "integrations", "docs"):
         shutil.copytree(part, suite / part, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy("pyproject.toml", suite)
+    for name in ("pyproject.toml", "constraints.txt"):
+        shutil.copy(name, suite)
     session.chdir(suite)
     session.run("pytest", "-p", "no:cacheprovider", *session.posargs)
 
@@ -108,7 +126,7 @@ def docs(session: nox.Session) -> None:
     The dirhtml builder gives each page a folder of its own, so the ``type`` URI of
     each problem (``.../problems/<slug>/``) is the address of its page.
     """
-    session.install("-e", ".[docs]")
+    session.install(*PINNED, "-e", ".[docs]")
     session.run(
         "sphinx-build",
         "--builder",
@@ -129,5 +147,26 @@ def soak(session: nox.Session) -> None:
 
     ``nox -s soak -- --seconds 10`` for a quick check. Needs the ``redis-server`` binary.
     """
-    session.install("-e", ".[test]")
+    session.install(*PINNED, "-e", ".[test]")
     session.run("python", "-m", "tests.soak", *session.posargs)
+
+
+@nox.session
+def lock(session: nox.Session) -> None:
+    """Resolve the newest releases that pyproject.toml admits into constraints.txt, for
+    Python 3.10 to 3.13 at once (the docs tools need 3.11). Run it on purpose, then run
+    ``nox -s lint docs tests`` and commit both."""
+    session.install("uv==0.13.9")
+    wanted = Path(session.create_tmp()) / "wanted.txt"
+    extras = ",".join(extra for extra in LOCKED_EXTRAS if extra != "docs")
+    wanted.write_text(
+        f"idempotency-middleware[{extras}] @ .\n"
+        'idempotency-middleware[docs] @ . ; python_version >= "3.11"\n'
+    )
+    session.run(
+        "uv", "pip", "compile", str(wanted), "--universal", "--python-version", "3.10",
+        "--no-header", "--no-annotate", "--quiet", "--output-file", str(CONSTRAINTS),
+    )  # fmt: skip
+    # The project itself is installed from the source tree, never from a pin.
+    pins = [line for line in CONSTRAINTS.read_text().splitlines() if line != "."]
+    CONSTRAINTS.write_text("\n".join(pins) + "\n")
