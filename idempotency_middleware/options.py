@@ -163,6 +163,9 @@ class Options:
     routes: PathTable[Options] | None = None
     listeners: tuple[OutcomeCallback, ...] = ()
     """Called with each outcome: ``on_outcome`` and OpenTelemetry, each guarded."""
+    encrypted: bool = False
+    """True when ``encryption_keys`` lists keys: stored bodies are decrypted, and an
+    encrypted body is refused where it is False."""
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -267,7 +270,8 @@ class Options:
                     f"idempotency_middleware.events.OutcomeEvent, or None, not {on_outcome!r}"
                 )
             listeners.append(guarded(on_outcome, "on_outcome"))
-        store = _encrypted(store, encryption_keys)
+        plain, store = store, _encrypted(store, encryption_keys)
+        encrypted = store is not plain
         instruments = _telemetry(telemetry)
         if instruments is not None:
             store = instruments.traced(store)
@@ -291,6 +295,7 @@ class Options:
             secret=secret,
             not_stored=frozenset(not_stored),
             listeners=tuple(listeners),
+            encrypted=encrypted,
         )
         if not routes:
             return options
