@@ -34,12 +34,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from idempotency_middleware.errors import ConfigurationError, RecordDecodeError
 from idempotency_middleware.records import Claim, Record, StoredResponse
+from idempotency_middleware.sealed import SEALED_PREFIX
 from idempotency_middleware.stores.base import Store
 from idempotency_middleware.stores.wrapping import StoreWrapper
 
 __all__ = ["EncryptedStore", "Keyring", "generate_key"]
 
-_VERSION = b"idem-aesgcm-1:"
+_VERSION = SEALED_PREFIX
 _KEY_BYTES = 32
 _ID_BYTES = 4
 _NONCE_BYTES = 12

@@ -21,7 +21,8 @@ class IdempotencyError(Exception):
 
 
 class ConfigurationError(IdempotencyError, ValueError):
-    """An option or setting is missing or wrong; raised at start-up, never per request.
+    """An option or setting is missing or wrong; raised at start-up, or, for what a
+    ``scope`` or ``fingerprint`` function returns, at the request, before it runs.
 
     The message names the option and says what to write instead.
     """

@@ -15,14 +15,20 @@ _BOUNDARY = re.compile(r'boundary="?([^";]+)"?')
 
 
 def multipart_parts(body: bytes, content_type_header: str) -> list[tuple[bytes, bytes]]:
-    """The (headers, content) of each part, in order; ValueError when there is no boundary."""
+    """The (headers, content) of each part, in order, with CRLF or LF line endings;
+    ValueError when there is no boundary."""
     match = _BOUNDARY.search(content_type_header)
     if match is None:
         raise ValueError("the multipart body has no boundary")
     delimiter = b"--" + match.group(1).encode("latin-1")
     parts = []
     for part in body.split(delimiter)[1:]:
-        head, sep, content = part.partition(b"\r\n\r\n")
+        if part.startswith(b"--"):
+            break  # the close delimiter: what follows is the epilogue
+        # RFC 7578 asks for CRLF, but hand-written clients send LF alone: each part's
+        # line ending is the one its delimiter line ends with.
+        eol = b"\r\n" if part.startswith(b"\r\n") else b"\n"
+        head, sep, content = part.partition(eol + eol)
         if sep:
-            parts.append((head.strip(b"\r\n"), content.removesuffix(b"\r\n")))
+            parts.append((head.strip(b"\r\n"), content.removesuffix(eol)))
     return parts

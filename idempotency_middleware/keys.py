@@ -195,7 +195,7 @@ def _multipart_field(body: bytes, content_type_header: str, name: str) -> str | 
         if b"filename=" not in head
         and any(
             line.lower().startswith(b"content-disposition") and wanted in line
-            for line in head.split(b"\r\n")
+            for line in head.splitlines()
         )
     ]
     if len(values) > 1:

@@ -15,11 +15,17 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from idempotency_middleware.errors import ConfigurationError
 from idempotency_middleware.events import OutcomeCallback, guarded
-from idempotency_middleware.fingerprint import FingerprintFunction, RequestFingerprint, key_only
+from idempotency_middleware.fingerprint import (
+    FingerprintFunction,
+    RequestFingerprint,
+    digested,
+    key_only,
+)
 from idempotency_middleware.keys import DEFAULT_MAX_KEY_LENGTH, KeySource, from_header
+from idempotency_middleware.request import Request
 from idempotency_middleware.responses import DEFAULT_NOT_STORED
 from idempotency_middleware.routes import PathTable, PathTemplates
-from idempotency_middleware.scope import ScopeFunction, default_scope
+from idempotency_middleware.scope import ScopeFunction, checked_scope, default_scope
 from idempotency_middleware.stores.base import Store
 
 if TYPE_CHECKING:
@@ -69,10 +75,12 @@ def _fingerprint(value: Any, headers: Iterable[str]) -> FingerprintFunction:
         return RequestFingerprint(headers=headers)
     if value == "json":
         return RequestFingerprint(headers=headers, canonical_json=True)
-    if value == "key-only":
+    if value == "key-only" or value is key_only:
         return key_only
+    if type(value) is RequestFingerprint:
+        return value
     if callable(value):
-        return value  # type: ignore[no-any-return]
+        return digested(value)
     raise ConfigurationError(
         f"fingerprint must be None, 'json', 'key-only' or a function of the request, not {value!r}"
     )
@@ -152,7 +160,7 @@ class Options:
     max_request_bytes: int
     max_response_bytes: int
     on_store_error: OnStoreError
-    scope: ScopeFunction
+    scope: Callable[[Request], str]
     fingerprint: FingerprintFunction
     include: PathTemplates
     required: PathTemplates
@@ -163,6 +171,9 @@ class Options:
     routes: PathTable[Options] | None = None
     listeners: tuple[OutcomeCallback, ...] = ()
     """Called with each outcome: ``on_outcome`` and OpenTelemetry, each guarded."""
+    encrypted: bool = False
+    """True when ``encryption_keys`` lists keys: stored bodies are decrypted, and an
+    encrypted body is refused where it is False."""
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -267,7 +278,8 @@ class Options:
                     f"idempotency_middleware.events.OutcomeEvent, or None, not {on_outcome!r}"
                 )
             listeners.append(guarded(on_outcome, "on_outcome"))
-        store = _encrypted(store, encryption_keys)
+        plain, store = store, _encrypted(store, encryption_keys)
+        encrypted = store is not plain
         instruments = _telemetry(telemetry)
         if instruments is not None:
             store = instruments.traced(store)
@@ -283,7 +295,7 @@ class Options:
             max_request_bytes=int(_positive("max_request_bytes", max_request_bytes)),
             max_response_bytes=int(_positive("max_response_bytes", max_response_bytes)),
             on_store_error=on_store_error,  # type: ignore[arg-type]
-            scope=scope or default_scope,
+            scope=default_scope if scope is None else checked_scope(scope),
             fingerprint=_fingerprint(fingerprint, fingerprint_headers),
             include=PathTemplates(include, option="include"),
             required=PathTemplates(required, option="required"),
@@ -291,6 +303,7 @@ class Options:
             secret=secret,
             not_stored=frozenset(not_stored),
             listeners=tuple(listeners),
+            encrypted=encrypted,
         )
         if not routes:
             return options

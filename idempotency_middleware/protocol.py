@@ -21,6 +21,7 @@ from idempotency_middleware.records import Claim, RecordState
 from idempotency_middleware.request import Request
 from idempotency_middleware.responses import is_storable, replay
 from idempotency_middleware.scope import lookup_key
+from idempotency_middleware.sealed import refuse_sealed
 from idempotency_middleware.steps import (
     AppResult,
     ClaimStep,
@@ -158,6 +159,8 @@ def exchange(options: Options, request: Request, key: str) -> Exchange:
     while True:
         try:
             claim: Claim = yield ClaimStep(scope_key, owner, fingerprint, options.lease)
+            if not options.encrypted:
+                refuse_sealed(claim.record)
         except RecordDecodeError:
             # The store answers, and it holds something for this key that this version
             # cannot read (corrupted, or written by another format version): running the

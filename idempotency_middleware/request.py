@@ -52,7 +52,12 @@ class Request:
         return (self.header("content-type") or "").split(";", 1)[0].strip().lower()
 
     def json(self) -> Any:
-        """The body parsed as JSON (cached); raises ValueError if it is not JSON."""
+        """The body parsed as JSON (cached); raises ValueError if it is not JSON, or is
+        nested too deeply to parse."""
         if self._json is _UNSET:
-            object.__setattr__(self, "_json", json.loads(self.body))
+            try:
+                document = json.loads(self.body)
+            except RecursionError as exc:
+                raise ValueError("the JSON body is nested too deeply to parse") from exc
+            object.__setattr__(self, "_json", document)
         return self._json

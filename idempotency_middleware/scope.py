@@ -6,11 +6,13 @@ import hashlib
 import hmac
 from collections.abc import Callable
 
+from idempotency_middleware.errors import ConfigurationError
 from idempotency_middleware.request import Request
 
-__all__ = ["ANONYMOUS_SCOPE", "ScopeFunction", "default_scope", "lookup_key"]
+__all__ = ["ANONYMOUS_SCOPE", "ScopeFunction", "checked_scope", "default_scope", "lookup_key"]
 
-ScopeFunction = Callable[[Request], str]
+ScopeFunction = Callable[[Request], "str | None"]
+"""A function of the request naming the caller; None for a caller it cannot name."""
 
 ANONYMOUS_SCOPE = "anonymous"
 
@@ -27,6 +29,28 @@ def default_scope(request: Request) -> str:
     if authorization:
         return "auth:" + hashlib.sha256(authorization.encode("latin-1", "replace")).hexdigest()
     return ANONYMOUS_SCOPE
+
+
+def checked_scope(function: ScopeFunction) -> Callable[[Request], str]:
+    """``function``, with None read as the anonymous scope.
+
+    Any other value but a str raises ConfigurationError before the request runs: read
+    as text, an object could name another caller's scope, or a new one in each process.
+    """
+
+    def scope(request: Request) -> str:
+        value = function(request)
+        if value is None:
+            return ANONYMOUS_SCOPE
+        if not isinstance(value, str):
+            raise ConfigurationError(
+                f"scope: the function {function!r} returned a {type(value).__name__}; a "
+                "scope function must return a str naming the caller, or None for the "
+                "anonymous scope"
+            )
+        return value
+
+    return scope
 
 
 def lookup_key(scope: str, key: str, secret: bytes | None) -> str:

@@ -135,3 +135,21 @@ def test_a_key_from_a_function_of_the_request(make_client: MakeClient) -> None:
     client.post("/echo", headers=[("X-Request-Id", "fn-1")])
     assert client.post("/echo", headers=[("X-Request-Id", "fn-1")]).replayed
     assert client.runs["echo"] == 1
+
+
+def test_a_body_too_deep_to_parse_is_400_when_the_key_is_in_it(make_client: MakeClient) -> None:
+    client = make_client(key=from_json("/id"))
+    deep = b"[" * 100_000 + b"]" * 100_000
+    problem = assert_problem(client.post("/echo", body=deep), 400, "key-invalid")
+    assert "/id" in problem["detail"]
+    assert client.runs["echo"] == 0
+
+
+def test_a_key_from_a_multipart_form_with_lf_line_endings(make_client: MakeClient) -> None:
+    client = make_client(key=from_form("token"))
+    body = b'--XyZ\nContent-Disposition: form-data; name="token"\n\nlf-9\n--XyZ--\n'
+    lines = [("Content-Type", "multipart/form-data; boundary=XyZ")]
+    client.send("POST", "/echo", lines, body)
+    assert client.send("POST", "/echo", lines, body).replayed
+    assert client.runs["echo"] == 1
+    assert client.record("lf-9") is not None

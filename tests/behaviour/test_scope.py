@@ -95,3 +95,29 @@ def test_the_lookup_key_is_an_hmac_with_the_secret(make_client: MakeClient) -> N
     client.post("/echo", "hmac-1")
     assert client.record("hmac-1") is not None  # under the HMAC
     assert client.store.get(lookup_key(ANONYMOUS_SCOPE, "hmac-1", None)) is None
+
+
+def _nobody(request: Request) -> str | None:
+    return None
+
+
+def test_a_scope_function_returning_none_means_the_anonymous_scope(
+    make_client: MakeClient,
+) -> None:
+    client = make_client(scope=_nobody)
+    first = client.post("/echo", "none-1")
+    assert first.status == 201
+    assert client.post("/echo", "none-1").replayed
+    assert client.record("none-1", ANONYMOUS_SCOPE) is not None
+    assert client.runs["echo"] == 1
+
+
+def _numbered(request: Request) -> int:
+    return 42
+
+
+def test_a_scope_function_returning_no_str_runs_nothing(make_client: MakeClient) -> None:
+    client = make_client(scope=_numbered)
+    assert client.post("/echo", "int-1").status == 500  # the server's own error page
+    assert client.runs["echo"] == 0
+    assert client.record("int-1", "42") is None

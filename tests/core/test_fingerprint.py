@@ -9,8 +9,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from idempotency_middleware.fingerprint import RequestFingerprint, canonical_query, key_only
+from idempotency_middleware.errors import ConfigurationError
+from idempotency_middleware.fingerprint import (
+    RequestFingerprint,
+    canonical_query,
+    digested,
+    key_only,
+)
+from idempotency_middleware.options import Options
 from idempotency_middleware.request import Request
+from idempotency_middleware.stores import MemoryStore
 
 HEX64 = re.compile(r"[0-9a-f]{64}")
 
@@ -192,3 +200,59 @@ def test_a_form_posted_twice_by_a_browser_is_the_same_request() -> None:
     assert first.body != second.body
     assert fingerprint(first) == fingerprint(second)
     assert fingerprint(first) != fingerprint(other)
+
+
+def test_a_form_with_lf_line_endings_is_hashed_part_by_part() -> None:
+    def lf(request: Request) -> Request:
+        return replace(request, body=request.body.replace(b"\r\n", b"\n"))
+
+    fields = {"idempotency_key": "k1", "item": "book"}
+    first = lf(form_post("AAAA", fields))
+    second = lf(form_post("BBBB", fields))
+    other = lf(form_post("BBBB", {**fields, "item": "lamp"}))
+    fingerprint = RequestFingerprint()
+    assert fingerprint(first) == fingerprint(second)
+    assert fingerprint(first) != fingerprint(other)
+
+
+@pytest.mark.parametrize("body", [b"no part here", b"--XyZ no part either", b"--XyZ--"])
+def test_a_multipart_body_without_parts_is_hashed_as_it_is(body: bytes) -> None:
+    request = form_post("XyZ", {})
+    fingerprint = RequestFingerprint()
+    assert fingerprint(replace(request, body=body)) != fingerprint(replace(request, body=b""))
+    assert fingerprint(replace(request, body=body)) != fingerprint(
+        replace(request, body=body + b"!")
+    )
+
+
+def test_a_json_body_too_deep_to_parse_is_hashed_as_it_is() -> None:
+    deep = replace(BASE, body=b"[" * 100_000 + b"]" * 100_000)
+    assert RequestFingerprint(canonical_json=True)(deep) == RequestFingerprint()(deep)
+
+
+def _long(request: Request) -> str:
+    return "x" * 100 + request.body.decode() + "x" * 100
+
+
+@pytest.mark.parametrize("value", [None, 7, b"bytes"])
+def test_a_fingerprint_function_must_return_a_str(value: object) -> None:
+    fingerprint = Options.build(store=MemoryStore(), fingerprint=lambda request: value).fingerprint
+    with pytest.raises(ConfigurationError, match=r"fingerprint.*must return a str"):
+        fingerprint(BASE)
+
+
+def test_what_a_fingerprint_function_returns_is_stored_as_a_digest() -> None:
+    fingerprint = Options.build(store=MemoryStore(), fingerprint=_long).fingerprint
+    other = replace(BASE, body=BASE.body + b" ")
+    assert HEX64.fullmatch(fingerprint(BASE))
+    assert fingerprint(BASE) == digested(_long)(BASE)
+    assert fingerprint(BASE) != fingerprint(other)  # told apart after character 100
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("key-only", "key-only"), (key_only, "key-only"), (None, RequestFingerprint()(BASE))],
+)
+def test_the_builtin_fingerprints_are_kept_as_they_are(option: object, value: str) -> None:
+    # Records written before this version hold these values: a retry must still match.
+    assert Options.build(store=MemoryStore(), fingerprint=option).fingerprint(BASE) == value

@@ -279,6 +279,8 @@ JSON_INVALID: list[tuple[str, bytes, str]] = [
     ("/id", b'{"id": "abc"', "not valid JSON"),
     ("/id", b"id=abc", "not valid JSON"),
     ("/id", b"\x80\x81", "not valid JSON"),
+    ("/id", b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    ("/id", b'{"id": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested too deeply"),
 ]
 
 
@@ -350,6 +352,15 @@ FORM_CASES: list[tuple[Request, str | None]] = [
             multipart([("idempotency_key", "quoted-boundary", None)]),
         ),
         "quoted-boundary",
+    ),
+    (
+        form_request(
+            MULTIPART,
+            multipart([("qty", "1", None), ("idempotency_key", "lf", None)]).replace(
+                b"\r\n", b"\n"
+            ),
+        ),
+        "lf",
     ),
     (form_request(MULTIPART, multipart([("qty", "1", None)])), None),
     (form_request(MULTIPART, multipart([("my_idempotency_key", "abc", None)])), None),

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from idempotency_middleware.errors import ConfigurationError
-from idempotency_middleware.fingerprint import RequestFingerprint, key_only
+from idempotency_middleware.fingerprint import RequestFingerprint, digested, key_only
 from idempotency_middleware.keys import HeaderKey, from_form, from_json
 from idempotency_middleware.options import Options
 from idempotency_middleware.request import Request
@@ -145,7 +145,7 @@ def test_given_options_are_compiled() -> None:
     assert options.methods == frozenset({"POST", "PUT"})
     assert (options.ttl, options.lease, options.wait_timeout) == (259_200.0, 5.0, 2.5)
     assert (options.in_flight, options.on_store_error) == ("wait", "fail_open")
-    assert options.scope is user_scope
+    assert options.scope(Request("POST", "/")) == "tenant"
     assert isinstance(options.fingerprint, RequestFingerprint)
     assert options.fingerprint.canonical_json is True
     assert options.fingerprint.headers == ("x-tenant",)
@@ -160,10 +160,15 @@ def test_given_options_are_compiled() -> None:
 
 @pytest.mark.parametrize(
     ("fingerprint", "expected"),
-    [("key-only", key_only), (user_fingerprint, user_fingerprint)],
+    [("key-only", key_only), (key_only, key_only)],
 )
 def test_fingerprint_choices(fingerprint: Any, expected: Any) -> None:
     assert Options.build(store=STORE, fingerprint=fingerprint).fingerprint is expected
+
+
+def test_a_fingerprint_function_is_stored_as_a_digest() -> None:
+    fingerprint = Options.build(store=STORE, fingerprint=user_fingerprint).fingerprint
+    assert fingerprint(Request("POST", "/a")) == digested(user_fingerprint)(Request("POST", "/a"))
 
 
 @pytest.mark.parametrize(

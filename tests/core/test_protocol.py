@@ -29,6 +29,7 @@ from idempotency_middleware.protocol import (
 from idempotency_middleware.records import Claim, Record, RecordState, StoredResponse
 from idempotency_middleware.request import Request
 from idempotency_middleware.scope import default_scope, lookup_key
+from idempotency_middleware.sealed import SEALED_PREFIX
 from idempotency_middleware.steps import (
     AppResult,
     ClaimStep,
@@ -313,6 +314,17 @@ def test_undecodable_record_is_never_run_over(on_store_error: str) -> None:
     assert step.response.status == 503
     assert dict(step.response.headers)[b"retry-after"] == b"30"
     # Unprotected: nothing to complete or release afterwards.
+    assert_finished(steps, AppResult(201, (), False, RESPONSE))
+
+
+def test_an_encrypted_body_is_never_replayed_without_keys() -> None:
+    # A worker with encryption_keys wrote it: replaying it here would send ciphertext.
+    sealed = replace(RESPONSE, body=SEALED_PREFIX + bytes(32))
+    steps, _ = start()
+    step = steps.send(standing(completed(sealed)))
+    assert isinstance(step, Respond)
+    assert step.outcome == "record-undecodable"
+    assert step.response.status == 503
     assert_finished(steps, AppResult(201, (), False, RESPONSE))
 
 

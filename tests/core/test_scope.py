@@ -10,8 +10,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from idempotency_middleware.errors import ConfigurationError
 from idempotency_middleware.request import Request
-from idempotency_middleware.scope import ANONYMOUS_SCOPE, default_scope, lookup_key
+from idempotency_middleware.scope import (
+    ANONYMOUS_SCOPE,
+    checked_scope,
+    default_scope,
+    lookup_key,
+)
 
 HEX64 = re.compile(r"[0-9a-f]{64}")
 
@@ -132,3 +138,19 @@ def test_lookup_key_is_deterministic_hex(scope: str, key: str, secret: bytes | N
 @given(st.text(min_size=1), st.text(min_size=1), st.text(min_size=1), st.text(min_size=1))
 def test_lookup_key_separates_scope_from_key(a: str, b: str, c: str, d: str) -> None:
     assert (lookup_key(a, b, None) == lookup_key(c, d, None)) is ((a, b) == (c, d))
+
+
+@pytest.mark.parametrize(("value", "scope"), [(None, ANONYMOUS_SCOPE), ("tenant:a", "tenant:a")])
+def test_a_scope_function_may_return_none_for_the_anonymous_scope(
+    value: str | None, scope: str
+) -> None:
+    assert checked_scope(lambda request: value)(Request("POST", "/")) == scope
+
+
+@pytest.mark.parametrize("value", [42, b"tenant:a", object()])
+def test_a_scope_function_returning_anything_else_is_a_configuration_error(
+    value: object,
+) -> None:
+    function = checked_scope(lambda request: value)  # type: ignore[arg-type,return-value]
+    with pytest.raises(ConfigurationError, match="scope function must return a str"):
+        function(Request("POST", "/"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,6 +23,7 @@ from idempotency_middleware.encryption import generate_key
 from idempotency_middleware.events import OutcomeEvent
 from idempotency_middleware.stores import Store
 from tests.redis.servers import REDIS_URL, redis_store, unique_prefix
+from tests.stores.faces import fresh_store
 from tests.support.databases import POSTGRES_URL, sql_store, unique_table_name
 
 MARKER = b"card-4242-plaintext-marker"
@@ -170,3 +172,39 @@ async def test_keys_rotate(server: Server, make_shop: Callable[..., Shop]) -> No
     assert undecodable.headers["content-type"] == "application/problem+json"
     assert after.runs == 0
     assert after.outcomes == ["replayed", "record-undecodable"]
+
+
+STORE_KINDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres), "redis"]
+
+
+@pytest.mark.parametrize("kind", STORE_KINDS)
+async def test_a_worker_without_keys_never_replays_an_encrypted_body(
+    kind: str, tmp_path: Path, make_shop: Callable[..., Shop]
+) -> None:
+    with fresh_store(kind, tmp_path) as store:
+        written = await make_shop(store, [NEW]).post("sealed-1")
+        assert written.status_code == 201
+        plain = make_shop(store, [])
+        answer = await plain.post("sealed-1")
+        await store.aclose()
+    assert answer.status_code == 503
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["type"].endswith("/store-unavailable/")
+    assert MARKER not in answer.content
+    assert plain.runs == 0
+    assert plain.outcomes == ["record-undecodable"]
+
+
+@pytest.mark.parametrize("kind", STORE_KINDS)
+async def test_a_worker_with_keys_never_replays_a_plain_body(
+    kind: str, tmp_path: Path, make_shop: Callable[..., Shop]
+) -> None:
+    with fresh_store(kind, tmp_path) as store:
+        assert (await make_shop(store, []).post("plain-1")).status_code == 201
+        sealed = make_shop(store, [NEW])
+        answer = await sealed.post("plain-1")
+        await store.aclose()
+    assert answer.status_code == 503
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert sealed.runs == 0
+    assert sealed.outcomes == ["record-undecodable"]

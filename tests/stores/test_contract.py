@@ -7,7 +7,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from idempotency_middleware.clock import ManualClock
+from idempotency_middleware.fingerprint import digested
 from idempotency_middleware.records import Claim, RecordState, StoredResponse
+from idempotency_middleware.request import Request
 from idempotency_middleware.stores.base import Store
 from tests.stores.faces import LEASE, Face, digest, purged
 
@@ -272,6 +274,24 @@ async def test_keys_are_independent(face: Face) -> None:
     record = await face.get(digest("a"))
     assert record is not None
     assert record.state is RecordState.IN_PROGRESS
+
+
+def _long_fingerprint(request: Request) -> str:
+    return "f" * 100 + request.path + "f" * 99
+
+
+async def test_the_fingerprint_of_any_function_round_trips(face: Face) -> None:
+    # The core hands every store a digest of what a fingerprint function returns, so a
+    # column of 64 characters takes a function's 200 characters (SEMANTICS 4).
+    fingerprint = digested(_long_fingerprint)
+    one, two = fingerprint(Request("POST", "/a")), fingerprint(Request("POST", "/b"))
+    assert one != two
+
+    await face.claim(KEY, "owner-a", one)
+
+    claim = await face.claim(KEY, "owner-b", two)
+    assert claim.record is not None
+    assert claim.record.fingerprint == one
 
 
 async def test_body_of_several_mebibytes_round_trips(face: Face) -> None:
