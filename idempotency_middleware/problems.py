@@ -94,8 +94,13 @@ class Problem:
         """Render as an ``application/problem+json`` response, or as a Stripe error."""
         if error_format == "stripe":
             status, error_type, code = self.type.stripe
-            error = {"type": error_type, "code": code, "message": self.detail}
-            body = _json({"error": {**error, "doc_url": self.type.uri}})
+            error = {
+                "type": error_type,
+                "code": code,
+                "message": self.detail,
+                "doc_url": self.type.uri,
+            }
+            body = _json({"error": error})
             # Stripe's SDKs follow this header over their own rules for the status.
             retry = b"true" if self.type.retryable else b"false"
             extra: Headers = ((b"stripe-should-retry", retry),)
