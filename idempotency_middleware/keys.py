@@ -21,11 +21,13 @@ __all__ = [
     "DEFAULT_MAX_KEY_LENGTH",
     "FormFieldKey",
     "HeaderKey",
+    "HeadersKey",
     "InvalidKeyError",
     "JsonPointerKey",
     "KeySource",
     "from_form",
     "from_header",
+    "from_headers",
     "from_json",
     "parse_key",
     "validate_key",
@@ -129,6 +131,34 @@ class HeaderKey:
 
     def __repr__(self) -> str:
         return f"from_header({self.name!r})"
+
+
+class HeadersKey:
+    """The key is the value of whichever of several headers is present, such as a
+    delivery id that one provider sends as ``svix-id`` and another as ``webhook-id``.
+
+    Present in several, they must agree: two different values make the key ambiguous,
+    which is answered 400 ``key-invalid`` rather than guessed.
+    """
+
+    needs_body = False
+
+    def __init__(self, names: tuple[str, ...], *, max_length: int = DEFAULT_MAX_KEY_LENGTH) -> None:
+        if not names:
+            raise ConfigurationError("from_headers needs at least one header name")
+        self.sources = tuple(HeaderKey(name, max_length=max_length) for name in names)
+
+    def __call__(self, request: Request) -> str | None:
+        found = {source.name: key for source in self.sources if (key := source(request))}
+        if len(set(found.values())) > 1:
+            raise InvalidKeyError(
+                f"The headers {' and '.join(found)} name different ids; send one of them, "
+                "or the same id in each."
+            )
+        return next(iter(found.values()), None)
+
+    def __repr__(self) -> str:
+        return f"from_headers{tuple(source.name for source in self.sources)!r}"
 
 
 def _resolve_pointer(document: Any, pointer: str) -> Any:
@@ -242,6 +272,12 @@ class FormFieldKey:
 def from_header(name: str, *, max_length: int = DEFAULT_MAX_KEY_LENGTH) -> HeaderKey:
     """Read the key from header ``name`` (webhook delivery ids: ``X-GitHub-Delivery``, ...)."""
     return HeaderKey(name, max_length=max_length)
+
+
+def from_headers(*names: str, max_length: int = DEFAULT_MAX_KEY_LENGTH) -> HeadersKey:
+    """Read the key from whichever of headers ``names`` is present; present in several,
+    they must hold the same key."""
+    return HeadersKey(names, max_length=max_length)
 
 
 def from_json(pointer: str, *, max_length: int = DEFAULT_MAX_KEY_LENGTH) -> JsonPointerKey:

@@ -22,6 +22,7 @@ from idempotency_middleware.fingerprint import (
     key_only,
 )
 from idempotency_middleware.keys import DEFAULT_MAX_KEY_LENGTH, KeySource, from_header
+from idempotency_middleware.problems import ERROR_FORMATS, ErrorFormat
 from idempotency_middleware.request import Request
 from idempotency_middleware.responses import DEFAULT_NOT_STORED
 from idempotency_middleware.routes import PathTable, PathTemplates
@@ -167,6 +168,9 @@ class Options:
     exclude: PathTemplates
     secret: bytes | None
     not_stored: frozenset[int]
+    error_format: ErrorFormat = "problem"
+    """How the middleware's own answers are rendered: RFC 9457 ``"problem"``, or
+    ``"stripe"`` for clients built on a Stripe SDK."""
     new_owner: Callable[[], str] = field(default=lambda: secrets.token_hex(16))
     routes: PathTable[Options] | None = None
     listeners: tuple[OutcomeCallback, ...] = ()
@@ -226,6 +230,7 @@ class Options:
         on_outcome: OutcomeCallback | None = None,
         telemetry: Any = False,
         encryption_keys: Iterable[str | bytes] = (),
+        error_format: str = "problem",
     ) -> Options:
         """Check every option and return the compiled :class:`Options`.
 
@@ -248,6 +253,11 @@ class Options:
             raise ConfigurationError(f"store must be a Store, not {store!r}: {_STORE_CHOICES}")
         if in_flight not in ("reject", "wait"):
             raise ConfigurationError(f"in_flight must be 'reject' or 'wait', not {in_flight!r}")
+        if error_format not in ERROR_FORMATS:
+            raise ConfigurationError(
+                f"error_format must be 'problem' (RFC 9457 problem+json) or 'stripe' (Stripe's "
+                f"error shape and statuses), not {error_format!r}"
+            )
         if on_store_error not in ("fail_closed", "fail_open"):
             raise ConfigurationError(
                 f"on_store_error must be 'fail_closed' or 'fail_open', not {on_store_error!r}"
@@ -302,6 +312,7 @@ class Options:
             exclude=PathTemplates(exclude, option="exclude"),
             secret=secret,
             not_stored=frozenset(not_stored),
+            error_format=error_format,
             listeners=tuple(listeners),
             encrypted=encrypted,
         )

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from idempotency_middleware.fingerprint import key_only
-from idempotency_middleware.keys import from_header, from_json
+from idempotency_middleware.keys import from_header, from_headers, from_json
 from idempotency_middleware.request import Request
 from idempotency_middleware.scope import ScopeFunction
 
@@ -74,5 +74,7 @@ def shopify(path: str | None = None) -> dict[str, Any]:
 
 
 def standard_webhooks(path: str | None = None) -> dict[str, Any]:
-    """Standard Webhooks and Svix: ``webhook-id``."""
-    return _preset(path, "standard-webhooks", key=from_header("webhook-id"))
+    """Standard Webhooks and Svix: ``webhook-id``, or ``svix-id``, the header Svix sends
+    by default (its verifier reads either). A delivery holding both with different ids
+    is answered 400, since which one was signed cannot be told."""
+    return _preset(path, "standard-webhooks", key=from_headers("webhook-id", "svix-id"))

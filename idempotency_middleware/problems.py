@@ -2,7 +2,9 @@
 
 Each problem has a stable ``type`` URI that points to the page describing it, a
 ``title``, a ``detail`` telling the client what to do, and a ``retryable`` member
-(SEMANTICS section 7).
+(SEMANTICS section 7). With ``error_format="stripe"`` the same problems are rendered in
+the shape and with the statuses of Stripe's API errors, which Stripe-style SDKs turn
+into their own exceptions (``stripe.IdempotencyError``).
 """
 
 from __future__ import annotations
@@ -11,10 +13,14 @@ import enum
 import json
 import math
 from dataclasses import dataclass
+from typing import Literal
 
-from idempotency_middleware.records import StoredResponse
+from idempotency_middleware.records import Headers, StoredResponse
 
-__all__ = ["PROBLEM_BASE_URI", "Problem", "ProblemType"]
+__all__ = ["ERROR_FORMATS", "PROBLEM_BASE_URI", "ErrorFormat", "Problem", "ProblemType"]
+
+ErrorFormat = Literal["problem", "stripe"]
+ERROR_FORMATS: tuple[ErrorFormat, ...] = ("problem", "stripe")
 
 PROBLEM_BASE_URI = "https://idempotency-middleware.readthedocs.io/en/latest/problems/"
 
@@ -55,6 +61,26 @@ class ProblemType(enum.Enum):
     def uri(self) -> str:
         return PROBLEM_BASE_URI + self.slug + "/"
 
+    @property
+    def stripe(self) -> tuple[int, str, str]:
+        """The status, error ``type`` and ``code`` of this problem as Stripe answers it.
+
+        stripe-python raises ``IdempotencyError`` for an ``idempotency_error`` only with
+        400 or 404, which is why a reused key is 400 here, as at Stripe, not 422.
+        """
+        return _STRIPE[self]
+
+
+_STRIPE = {
+    ProblemType.KEY_MISSING: (400, "idempotency_error", "key_missing"),
+    ProblemType.KEY_INVALID: (400, "idempotency_error", "key_invalid"),
+    ProblemType.KEY_REUSED: (400, "idempotency_error", "key_reused"),
+    ProblemType.REQUEST_IN_PROGRESS: (409, "idempotency_error", "idempotency_key_in_use"),
+    ProblemType.RESPONSE_NOT_REPLAYABLE: (409, "idempotency_error", "response_not_replayable"),
+    ProblemType.REQUEST_TOO_LARGE: (413, "invalid_request_error", "request_too_large"),
+    ProblemType.STORE_UNAVAILABLE: (503, "api_error", "store_unavailable"),
+}
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -64,23 +90,43 @@ class Problem:
     detail: str
     retry_after: float | None = None
 
-    def response(self) -> StoredResponse:
-        """Render as an ``application/problem+json`` response."""
-        body = json.dumps(
-            {
-                "type": self.type.uri,
-                "title": self.type.title,
-                "status": self.type.status,
-                "detail": self.detail,
-                "retryable": self.type.retryable,
-            },
-            separators=(",", ":"),
-        ).encode()
+    def response(self, error_format: ErrorFormat = "problem") -> StoredResponse:
+        """Render as an ``application/problem+json`` response, or as a Stripe error."""
+        if error_format == "stripe":
+            status, error_type, code = self.type.stripe
+            error = {
+                "type": error_type,
+                "code": code,
+                "message": self.detail,
+                "doc_url": self.type.uri,
+            }
+            body = _json({"error": error})
+            # Stripe's SDKs follow this header over their own rules for the status.
+            retry = b"true" if self.type.retryable else b"false"
+            extra: Headers = ((b"stripe-should-retry", retry),)
+            return self._rendered(status, b"application/json", body, extra)
+        problem = {
+            "type": self.type.uri,
+            "title": self.type.title,
+            "status": self.type.status,
+            "detail": self.detail,
+            "retryable": self.type.retryable,
+        }
+        return self._rendered(self.type.status, b"application/problem+json", _json(problem))
+
+    def _rendered(
+        self, status: int, media_type: bytes, body: bytes, extra: Headers = ()
+    ) -> StoredResponse:
         headers = [
-            (b"content-type", b"application/problem+json"),
+            (b"content-type", media_type),
             (b"content-length", str(len(body)).encode()),
+            *extra,
         ]
         if self.retry_after is not None:
             seconds = max(1, math.ceil(self.retry_after))
             headers.append((b"retry-after", str(seconds).encode()))
-        return StoredResponse(self.type.status, tuple(headers), body)
+        return StoredResponse(status, tuple(headers), body)
+
+
+def _json(document: object) -> bytes:
+    return json.dumps(document, separators=(",", ":")).encode()

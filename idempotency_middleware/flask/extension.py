@@ -83,6 +83,8 @@ class Idempotency:
       (:mod:`idempotency_middleware.otel`).
     - ``IDEMPOTENCY_ENCRYPTION_KEYS``: keys that encrypt stored bodies, newest first
       (:mod:`idempotency_middleware.encryption`).
+    - ``IDEMPOTENCY_ERROR_FORMAT``: ``"problem"`` (RFC 9457) or ``"stripe"``, the shape
+      of Stripe's API errors for clients built on a Stripe SDK.
 
     The default store is a :class:`~idempotency_middleware.stores.SQLAlchemyStore` on:
 

@@ -16,6 +16,7 @@ from idempotency_middleware.keys import (
     InvalidKeyError,
     from_form,
     from_header,
+    from_headers,
     from_json,
     parse_key,
     validate_key,
@@ -423,6 +424,7 @@ def test_form_field_max_length() -> None:
         (from_header("X-Delivery"), "from_header('x-delivery')"),
         (from_json("/id"), "from_json('/id')"),
         (from_form("k"), "from_form('k')"),
+        (from_headers("webhook-id", "svix-id"), "from_headers('webhook-id', 'svix-id')"),
     ],
 )
 def test_key_source_repr(source: object, text: str) -> None:
@@ -441,3 +443,29 @@ def test_request_json_cache_does_not_outlive_its_body() -> None:
     assert from_json("/id")(first) == "first"
     second = replace(first, body=b'{"id": "second"}')
     assert from_json("/id")(second) == "second"
+
+
+@pytest.mark.parametrize(
+    ("lines", "key"),
+    [
+        ((), None),
+        ((("svix-id", "msg_1"),), "msg_1"),
+        ((("webhook-id", "msg_1"),), "msg_1"),
+        ((("webhook-id", "msg_1"), ("svix-id", "msg_1")), "msg_1"),
+    ],
+)
+def test_headers_key_reads_whichever_header_is_present(
+    lines: tuple[tuple[str, str], ...], key: str | None
+) -> None:
+    assert from_headers("webhook-id", "svix-id")(Request("POST", "/", headers=lines)) == key
+
+
+def test_headers_key_with_two_different_values_is_invalid() -> None:
+    lines = (("webhook-id", "msg_1"), ("svix-id", "msg_2"))
+    with pytest.raises(InvalidKeyError, match="webhook-id and svix-id"):
+        from_headers("webhook-id", "svix-id")(Request("POST", "/", headers=lines))
+
+
+def test_headers_key_needs_a_name() -> None:
+    with pytest.raises(ConfigurationError, match="at least one header name"):
+        from_headers()

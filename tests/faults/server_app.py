@@ -1,5 +1,6 @@
 """An app for ``uvicorn --factory`` that writes down each run of its handler, for tests
-that kill worker processes or restart the store under a real server.
+that kill worker processes or restart the store under a real server, and for the
+retrying clients (``/v1/customers`` answers as Stripe's API does).
 
 Every worker appends ``<key> <pid>`` to one runs file per handler run: appends of a
 short line with ``O_APPEND`` do not interleave, so the file counts the runs of every
@@ -11,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any, TypedDict, cast
+from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -57,7 +60,8 @@ def counted_app() -> Starlette:
     config = cast(RunsConfig, json.loads(os.environ[_VARIABLE]))
     runs_path = config["runs_path"]
 
-    async def order(request: Request) -> Response:
+    async def run(request: Request) -> str:
+        """Write the run down, then take as long as the request or the config asks."""
         key = request.headers.get("idempotency-key", "-")
         line = f"{key} {os.getpid()}\n".encode()
         descriptor = os.open(runs_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -66,9 +70,30 @@ def counted_app() -> Starlette:
         finally:
             os.close(descriptor)
         await asyncio.sleep(float(request.headers.get("x-delay", config["delay"])))
+        return key
+
+    async def order(request: Request) -> Response:
+        key = await run(request)
         body = {"key": key, "pid": os.getpid(), "body": (await request.body()).decode()}
         return JSONResponse(body, status_code=201, headers={"Location": f"/orders/{key}"})
 
+    async def customer(request: Request) -> Response:
+        # The shape of Stripe's "create a customer", for stripe-python to parse.
+        key = await run(request)
+        form = parse_qs((await request.body()).decode())
+        customer = {
+            "id": f"cus_{os.getpid()}_{time.monotonic_ns()}",
+            "object": "customer",
+            "email": form.get("email", [None])[0],
+            "livemode": False,
+            "metadata": {"idempotency_key": key, "pid": str(os.getpid())},
+        }
+        return JSONResponse(customer)
+
     store = from_url(config["store_url"], **config["store_options"])
     ours = Middleware(IdempotencyMiddleware, store=store, **config["options"])
-    return Starlette(routes=[Route("/orders", order, methods=["POST"])], middleware=[ours])
+    routes = [
+        Route("/orders", order, methods=["POST"]),
+        Route("/v1/customers", customer, methods=["POST"]),
+    ]
+    return Starlette(routes=routes, middleware=[ours])

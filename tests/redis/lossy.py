@@ -1,7 +1,8 @@
 """A proxy that can lose a reply: the server ran the command, the client never hears it.
 
 That is the moment a driver re-sends a command it cannot know the outcome of; the store
-must answer a re-sent command as the first one would have been answered.
+must answer a re-sent command as the first one would have been answered. An HTTP client
+meets it too, behind a proxy that dropped the connection or gave up with a 503.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ class LossyProxy(Proxy):
     def __init__(self, upstream_host: str, upstream_port: int) -> None:
         super().__init__(upstream_host, upstream_port)
         self._lose = threading.Event()
+        self._in_place: bytes | None = None
         self.lost_replies = 0
         """Replies lost so far."""
 
@@ -27,9 +29,11 @@ class LossyProxy(Proxy):
         self.start()
         return self
 
-    def lose_next_reply(self) -> None:
+    def lose_next_reply(self, in_its_place: bytes | None = None) -> None:
         """Cut the connection that carries the server's next bytes instead of passing
-        them on."""
+        them on; or, given ``in_its_place``, send those bytes instead and close the
+        connection, as an HTTP proxy answering ``503`` does."""
+        self._in_place = in_its_place
         self._lose.set()
 
     async def _pump(
@@ -53,12 +57,18 @@ class _LosingReader(asyncio.StreamReader):
         self._reader = reader
         self._proxy = proxy
         self._link = link
+        self._ended = False
 
     async def read(self, n: int = -1) -> bytes:
+        if self._ended:
+            return b""  # the proxy passes the end on: a graceful close after its answer
         data = await self._reader.read(n)
         if data and self._proxy._lose.is_set():
             self._proxy._lose.clear()
             self._proxy.lost_replies += 1
+            if self._proxy._in_place is not None:
+                self._ended = True
+                return self._proxy._in_place
             self._link.abort()
             return b""
         return data
