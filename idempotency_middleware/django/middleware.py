@@ -172,7 +172,8 @@ class IdempotencyMiddleware:
     ``AuthenticationMiddleware``: a key belongs to ``request.user``, which must be set
     by then (keys of anonymous callers are scoped by their ``Authorization`` header).
     Every setting is optional; see :mod:`idempotency_middleware.django.conf`. Records
-    live in Django's cache by default; a wrong setting raises
+    live in Django's cache when every worker shares it (Redis, Memcached), else in the
+    project's database; a wrong setting raises
     :class:`~idempotency_middleware.errors.ConfigurationError` when the middleware is
     loaded, and ``manage.py check`` reports it with the app installed.
 
