@@ -1,10 +1,11 @@
-"""A store in Django's cache: the default of the Django adapter, nothing to set up.
+"""A store in Django's cache, for a project whose cache every worker shares.
 
 Claims use the cache's atomic ``add``, so one request wins a key even across worker
 processes, provided the cache is shared and ``add`` is atomic: Redis
-(``django.core.cache.backends.redis.RedisCache``) or Memcached. ``LocMemCache`` is
-atomic within one process only (right for runserver and tests); ``check --deploy``
-reports the caches that are not fit for production.
+(``django.core.cache.backends.redis.RedisCache``) or Memcached. It is the default store
+with such a cache; with any cache in :data:`NOT_SHARED` or :data:`NOT_ATOMIC` the
+default is the database store, and ``IDEMPOTENCY_STORE = "cache"`` chooses this store
+anyway (``check --deploy`` then reports the cache).
 """
 
 from __future__ import annotations
@@ -23,7 +24,19 @@ from idempotency_middleware.django.threaded import ThreadedStore
 from idempotency_middleware.errors import RecordDecodeError, StoreError
 from idempotency_middleware.records import Claim, Record, RecordState, StoredResponse
 
-__all__ = ["CacheStore"]
+__all__ = ["NOT_ATOMIC", "NOT_SHARED", "CacheStore"]
+
+NOT_SHARED = {"django.core.cache.backends.locmem.LocMemCache": "is local to each process"}
+"""Cache backends whose ``add`` is atomic in one process only, and why."""
+
+# FileBasedCache is shared by the processes of one machine, but its add is a look then a
+# write: two workers can both win a key.
+NOT_ATOMIC = {
+    "django.core.cache.backends.dummy.DummyCache": "stores nothing",
+    "django.core.cache.backends.filebased.FileBasedCache": "has no atomic add",
+    "django.core.cache.backends.db.DatabaseCache": "has no atomic add over expired entries",
+}
+"""Cache backends that let two workers claim one key, and why."""
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")

@@ -7,10 +7,11 @@
 - ``idempotency_middleware.E005``: ``IDEMPOTENCY_STORE`` names no store.
 - ``idempotency_middleware.W001``: the middleware runs before AuthenticationMiddleware,
   so keys are not scoped by user.
-- ``idempotency_middleware.W002`` and ``E006``, with ``check --deploy`` only: the cache
-  store's cache is not shared by the workers (W002) or has no atomic ``add`` (E006), so
-  a duplicate can run. Fine for runserver and tests, hence deploy-only, as
-  django-ratelimit does.
+- ``idempotency_middleware.W002`` and ``E006``, with ``check --deploy`` only: with
+  ``IDEMPOTENCY_STORE = "cache"``, the cache is not shared by the workers (W002) or has
+  no atomic ``add`` (E006), so a duplicate can run. Fine for runserver and tests, hence
+  deploy-only, as django-ratelimit does. Without the setting such a cache is never used:
+  the records go to the database.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
+from idempotency_middleware.django.cache_store import NOT_ATOMIC, NOT_SHARED
 from idempotency_middleware.django.conf import cache_alias, conf
 
 _MIDDLEWARE = {
@@ -30,15 +32,9 @@ _MIDDLEWARE = {
 }
 _AUTHENTICATION = "django.contrib.auth.middleware.AuthenticationMiddleware"
 
-_NOT_SHARED = {"django.core.cache.backends.locmem.LocMemCache": "is local to each process"}
-_NOT_ATOMIC = {
-    "django.core.cache.backends.dummy.DummyCache": "stores nothing",
-    "django.core.cache.backends.filebased.FileBasedCache": "has no atomic add",
-    "django.core.cache.backends.db.DatabaseCache": "has no atomic add over expired entries",
-}
 _FIX = (
-    'Give IDEMPOTENCY_CACHE a Redis or Memcached cache, or set IDEMPOTENCY_STORE = "database" '
-    "or a redis:// URL."
+    "Give IDEMPOTENCY_CACHE a Redis or Memcached cache, or remove IDEMPOTENCY_STORE to keep "
+    "the records in the database, or set it to a redis:// URL."
 )
 
 
@@ -64,25 +60,26 @@ def check_settings(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> li
 def check_cache_is_shared(
     app_configs: Sequence[AppConfig] | None, **kwargs: Any
 ) -> list[CheckMessage]:
-    """The cache store's cache is shared by every worker and claims atomically."""
-    if getattr(settings, "IDEMPOTENCY_STORE", None) not in (None, "cache"):
+    """The cache chosen with ``IDEMPOTENCY_STORE = "cache"`` is shared by every worker and
+    claims atomically."""
+    if getattr(settings, "IDEMPOTENCY_STORE", None) != "cache":
         return []
     alias = cache_alias()
     backend = settings.CACHES.get(alias, {}).get("BACKEND", "")
-    if backend in _NOT_SHARED:
+    if backend in NOT_SHARED:
         return [
             Warning(
-                f"The idempotency cache {alias!r} ({backend}) {_NOT_SHARED[backend]}: each "
+                f"The idempotency cache {alias!r} ({backend}) {NOT_SHARED[backend]}: each "
                 "worker process keeps its own claims, so a duplicate sent to another worker "
                 "runs again.",
                 hint=_FIX,
                 id="idempotency_middleware.W002",
             )
         ]
-    if backend in _NOT_ATOMIC:
+    if backend in NOT_ATOMIC:
         return [
             Error(
-                f"The idempotency cache {alias!r} ({backend}) {_NOT_ATOMIC[backend]}: "
+                f"The idempotency cache {alias!r} ({backend}) {NOT_ATOMIC[backend]}: "
                 "duplicates are not stopped.",
                 hint=_FIX,
                 id="idempotency_middleware.E006",

@@ -5,9 +5,13 @@ the setting ``IDEMPOTENCY_<OPTION>`` (``IDEMPOTENCY_TTL``, ``IDEMPOTENCY_IN_FLIG
 ``IDEMPOTENCY_HEADER``, ...; :meth:`Options.names` lists them), with these additions:
 
 ``IDEMPOTENCY_STORE``
-    Unset or ``"cache"``: Django's cache ``IDEMPOTENCY_CACHE`` (default ``"default"``).
-    ``"database"``: the project's database ``IDEMPOTENCY_DATABASE`` (default
-    ``"default"``), with ``"idempotency_middleware.django"`` installed and migrated. A URL
+    Unset: Django's cache ``IDEMPOTENCY_CACHE`` (default ``"default"``) when every worker
+    shares it and it claims atomically (Redis, Memcached); otherwise (``LocMemCache``,
+    ``DummyCache``, ``FileBasedCache``, ``DatabaseCache``: startproject's default is the
+    first) the project's database ``IDEMPOTENCY_DATABASE`` (default ``"default"``), whose
+    table the store creates on first use when the app is not installed.
+    ``"cache"``: that cache, whatever its backend. ``"database"``: that database, with
+    ``"idempotency_middleware.django"`` installed and migrated. A URL
     (``"redis://..."``, ``"postgresql+psycopg://..."``) is given to
     :func:`~idempotency_middleware.stores.from_url`; a Store object is used as it is.
 ``IDEMPOTENCY_KEY``, ``IDEMPOTENCY_SCOPE``, ``IDEMPOTENCY_FINGERPRINT``
@@ -46,7 +50,7 @@ from django.core.signals import setting_changed
 from django.db import connections
 from django.utils.module_loading import import_string
 
-from idempotency_middleware.django.cache_store import CacheStore
+from idempotency_middleware.django.cache_store import NOT_ATOMIC, NOT_SHARED, CacheStore
 from idempotency_middleware.django.database_sql import SUPPORTED_VENDORS
 from idempotency_middleware.django.database_store import DatabaseStore
 from idempotency_middleware.django.decorators import ViewPolicy
@@ -89,17 +93,35 @@ def database_alias() -> str:
     return str(getattr(settings, "IDEMPOTENCY_DATABASE", "default"))
 
 
+def _cache_is_fit() -> bool:
+    """Every worker shares the cache and wins a key in it atomically."""
+    backend = settings.CACHES[cache_alias()].get("BACKEND", "")
+    return backend not in NOT_SHARED and backend not in NOT_ATOMIC
+
+
+def _uses_the_cache(value: object) -> bool:
+    return value == "cache" or (value is None and _cache_is_fit())
+
+
 def check_store() -> None:
     """Raise :class:`SettingError` if ``IDEMPOTENCY_STORE`` and what it names are wrong,
     without connecting to anything."""
     value = getattr(settings, "IDEMPOTENCY_STORE", None)
-    if value in (None, "cache"):
-        if cache_alias() not in settings.CACHES:
-            raise SettingError(
-                f"IDEMPOTENCY_CACHE = {cache_alias()!r} is not a cache in CACHES: name one, "
-                "or set IDEMPOTENCY_STORE",
-                "idempotency_middleware.E003",
-            )
+    if value in (None, "cache") and cache_alias() not in settings.CACHES:
+        raise SettingError(
+            f"IDEMPOTENCY_CACHE = {cache_alias()!r} is not a cache in CACHES: name one, "
+            "or set IDEMPOTENCY_STORE",
+            "idempotency_middleware.E003",
+        )
+    if _uses_the_cache(value):
+        return
+    if value is None:
+        backend = settings.CACHES[cache_alias()].get("BACKEND", "")
+        _check_database(
+            database_alias(),
+            f"The cache {cache_alias()!r} ({backend}) cannot stop a duplicate sent to "
+            "another worker, so the records go to the database, but ",
+        )
     elif value == "database":
         if not apps.is_installed(APP):
             raise SettingError(
@@ -116,7 +138,7 @@ def check_store() -> None:
         )
 
 
-def _check_database(alias: str) -> None:
+def _check_database(alias: str, why: str = "") -> None:
     if alias not in settings.DATABASES:
         problem = "is not a database in DATABASES"
     elif connections[alias].vendor not in SUPPORTED_VENDORS:
@@ -125,9 +147,10 @@ def _check_database(alias: str) -> None:
         problem = "has AUTOCOMMIT off, so a claim would not commit before the view runs"
     else:
         return
+    fix = ": set IDEMPOTENCY_STORE to a redis:// URL, or give CACHES a Redis cache" if why else ""
     raise SettingError(
-        f"IDEMPOTENCY_DATABASE = {alias!r} {problem}; the database store runs on "
-        "PostgreSQL, MySQL, MariaDB or SQLite in autocommit",
+        f"{why}IDEMPOTENCY_DATABASE = {alias!r} {problem}; the database store runs on "
+        f"PostgreSQL, MySQL, MariaDB or SQLite in autocommit{fix}",
         "idempotency_middleware.E004",
     )
 
@@ -136,10 +159,11 @@ def _build_store() -> tuple[Store, bool]:
     """The store the settings name, and whether it is ours to close."""
     check_store()
     value = getattr(settings, "IDEMPOTENCY_STORE", None)
-    if value in (None, "cache"):
+    if _uses_the_cache(value):
         return CacheStore(cache_alias()), False
-    if value == "database":
-        return DatabaseStore(database_alias()), False
+    if value in (None, "database"):
+        # Without the app, migrate does not know the table: the store makes it.
+        return DatabaseStore(database_alias(), create_table=not apps.is_installed(APP)), False
     if isinstance(value, Store):
         return value, False
     try:

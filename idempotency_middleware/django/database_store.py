@@ -1,11 +1,15 @@
 """A store in the project's database, through Django's own connection.
 
 ``IDEMPOTENCY_STORE = "database"`` with ``"idempotency_middleware.django"`` in
-INSTALLED_APPS and its migration applied. Every operation is one conditional statement,
-as in :mod:`~idempotency_middleware.stores.sql_statements`: a claim is an upsert that
-inserts, takes over an expired record, or leaves the standing one and returns it
-(PostgreSQL and SQLite ``ON CONFLICT``, MySQL and MariaDB ``ON DUPLICATE KEY UPDATE``);
-completing, renewing and releasing check the owner token in their ``WHERE``.
+INSTALLED_APPS and its migration applied; also the default where Django's cache is local
+to each process, with the table created on first use when the app is not installed
+(see :mod:`~idempotency_middleware.django.database_table`).
+
+Every operation is one conditional statement, as in
+:mod:`~idempotency_middleware.stores.sql_statements`: a claim is an upsert that inserts,
+takes over an expired record, or leaves the standing one and returns it (PostgreSQL and
+SQLite ``ON CONFLICT``, MySQL and MariaDB ``ON DUPLICATE KEY UPDATE``); completing,
+renewing and releasing check the owner token in their ``WHERE``.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from django.db.backends.utils import CursorWrapper
 from idempotency_middleware.clock import Clock, system_clock
 from idempotency_middleware.codec import FORMAT_VERSION, decode_row, encode_headers
 from idempotency_middleware.django.database_sql import PURGE_BATCH, Statements, statements
+from idempotency_middleware.django.database_table import ensure_table
 from idempotency_middleware.django.threaded import ThreadedStore
 from idempotency_middleware.errors import ConfigurationError, StoreError
 from idempotency_middleware.records import Claim, Record, RecordState, StoredResponse
@@ -61,15 +66,26 @@ class DatabaseStore(ThreadedStore):
     your own code wraps the middleware in a transaction, give the store an alias of its
     own: a second DATABASES entry for the same database, migrated too.
 
+    With ``create_table``, the store creates its table at its first statement unless it
+    exists, as the app's migration would: for the default store of a project without the
+    app in INSTALLED_APPS.
+
     Being Django's connection, it has Django's timeouts: set ``connect_timeout`` (and a
     statement timeout) in the alias's OPTIONS. The async face runs the sync one in the
     request's thread (as Django's async ORM does), so it shares the request's connection.
     """
 
-    def __init__(self, using: str = DEFAULT_DB_ALIAS, *, clock: Clock = system_clock) -> None:
+    def __init__(
+        self,
+        using: str = DEFAULT_DB_ALIAS,
+        *,
+        create_table: bool = False,
+        clock: Clock = system_clock,
+    ) -> None:
         self.using = using
         self._clock = clock
         self._sql: Statements | None = None
+        self._table_missing = create_table
 
     def claim(self, key: str, owner: str, fingerprint: str, lease: float) -> Claim:
         now = self._clock()
@@ -149,6 +165,10 @@ class DatabaseStore(ThreadedStore):
                     except RuntimeError as exc:
                         raise ConfigurationError(_IN_TRANSACTION.format(alias=self.using)) from exc
                 with connection.cursor() as cursor:
+                    if self._table_missing:
+                        ensure_table(connection, cursor)
+                        # A table made inside a transaction (a TestCase's) may roll back.
+                        self._table_missing = connection.in_atomic_block
                     if self._sql is None:
                         self._sql = statements(connection)
                     return operation(cursor, self._sql)

@@ -10,10 +10,10 @@ from typing import Any, cast
 
 from asgiref.sync import async_to_sync, iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import Resolver404, resolve
 
+from idempotency_middleware.django.body import request_body
 from idempotency_middleware.django.capture import (
     Recording,
     arecord,
@@ -62,19 +62,6 @@ def _head(request: HttpRequest) -> Request:
     )
 
 
-def _body(request: HttpRequest, limit: int) -> bytes | None:
-    """The body, or None when it is over ``limit`` (at most DATA_UPLOAD_MAX_MEMORY_SIZE)."""
-    declared = request.META.get("CONTENT_LENGTH") or ""
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    try:
-        # Read through request.body, so Django keeps it for request.POST and the view.
-        body = request.body
-    except RequestDataTooBig:
-        return None
-    return None if len(body) > limit else body
-
-
 def _options(request: HttpRequest) -> tuple[Options, str | None] | None:
     """The options for this request's view and its route; None when it passes through
     untouched."""
@@ -106,7 +93,7 @@ def _prepare(request: HttpRequest) -> _Keyed | Respond | None:
         return None
     if isinstance(decision, Respond):
         return decision
-    body = _body(request, decision.limit)
+    body = request_body(request, decision.limit)
     if body is None:
         return too_large(options)
     full = Request(head.method, head.path, head.query_string, head.headers, body)
@@ -172,7 +159,8 @@ class IdempotencyMiddleware:
     ``AuthenticationMiddleware``: a key belongs to ``request.user``, which must be set
     by then (keys of anonymous callers are scoped by their ``Authorization`` header).
     Every setting is optional; see :mod:`idempotency_middleware.django.conf`. Records
-    live in Django's cache by default; a wrong setting raises
+    live in Django's cache when every worker shares it (Redis, Memcached), else in the
+    project's database; a wrong setting raises
     :class:`~idempotency_middleware.errors.ConfigurationError` when the middleware is
     loaded, and ``manage.py check`` reports it with the app installed.
 

@@ -8,7 +8,8 @@
     ``locmem://`` (the default) or a Redis URL such as ``redis://127.0.0.1:6379/0``;
     ``DJANGO_PROJECT_CACHE_PREFIX`` sets its KEY_PREFIX.
 ``DJANGO_PROJECT_STORE``
-    ``IDEMPOTENCY_STORE``: unset for the cache, ``database``, or a store URL.
+    ``IDEMPOTENCY_STORE``: unset for the default (the cache if it is Redis, else the
+    database), ``cache``, ``database``, or a store URL.
 ``DJANGO_PROJECT_ORDER_DELAY``
     Seconds each order waits for its "payment provider" (default 0): the window in
     which clients time out and retry.

@@ -37,6 +37,8 @@ def test_the_example_project_passes() -> None:
             "E004",
             "DATABASES",
         ),
+        # The local cache sends the records to a database that must be fit for them.
+        ({"IDEMPOTENCY_DATABASE": "missing"}, "E004", "LocMemCache"),
         ({"IDEMPOTENCY_STORE": 42}, "E005", "IDEMPOTENCY_STORE"),
         ({"IDEMPOTENCY_STORE": "databse"}, "E005", "IDEMPOTENCY_STORE"),
     ],
@@ -64,8 +66,14 @@ def test_the_middleware_before_authentication_is_a_warning() -> None:
         assert ids() == ["idempotency_middleware.W001"]
 
 
-def test_a_local_cache_is_a_warning_of_the_deploy_checks_only() -> None:
+def test_a_local_cache_is_not_used_unless_chosen() -> None:
+    # Unset, IDEMPOTENCY_STORE sends the records past the local cache, to the database.
     assert settings.CACHES["default"]["BACKEND"] == LOCMEM
+    assert ids(deploy=True) == []
+
+
+@override_settings(IDEMPOTENCY_STORE="cache")
+def test_a_local_cache_chosen_is_a_warning_of_the_deploy_checks_only() -> None:
     assert ids() == []
     assert ids(deploy=True) == ["idempotency_middleware.W002"]
 
@@ -78,10 +86,14 @@ def test_a_local_cache_is_a_warning_of_the_deploy_checks_only() -> None:
         "django.core.cache.backends.db.DatabaseCache",
     ],
 )
-def test_a_cache_without_atomic_add_is_a_deploy_error(backend: str) -> None:
+def test_a_cache_without_atomic_add_is_a_deploy_error_when_chosen(backend: str) -> None:
     caches = {**settings.CACHES, "default": {"BACKEND": backend, "LOCATION": "/tmp/unused"}}
     with override_settings(CACHES=caches):
-        assert ids(deploy=True) == ["idempotency_middleware.E006"]
+        unset = ids(deploy=True)
+        with override_settings(IDEMPOTENCY_STORE="cache"):
+            chosen = ids(deploy=True)
+    assert unset == []
+    assert chosen == ["idempotency_middleware.E006"]
 
 
 @pytest.mark.parametrize(
@@ -92,14 +104,20 @@ def test_shared_stores_pass_the_deploy_checks(overrides: dict[str, str]) -> None
         assert ids(deploy=True) == []
 
 
-@pytest.mark.parametrize(("debug", "warned"), [(False, True), (True, False)])
-def test_a_production_server_logs_a_local_cache_at_start_up(
-    caplog: pytest.LogCaptureFixture, debug: bool, warned: bool
+@pytest.mark.parametrize(
+    ("store", "debug", "warned"),
+    [("cache", False, True), ("cache", True, False), (None, False, False)],
+)
+def test_a_production_server_logs_a_local_cache_chosen_at_start_up(
+    caplog: pytest.LogCaptureFixture, store: str | None, debug: bool, warned: bool
 ) -> None:
     # Without the app in INSTALLED_APPS no deploy check runs: the log still says it.
     assert settings.CACHES["default"]["BACKEND"] == LOCMEM
     _warn_about_the_cache.cache_clear()
-    with override_settings(DEBUG=debug), caplog.at_level("WARNING", "idempotency_middleware"):
+    with (
+        override_settings(DEBUG=debug, IDEMPOTENCY_STORE=store),
+        caplog.at_level("WARNING", "idempotency_middleware"),
+    ):
         IdempotencyMiddleware(lambda request: HttpResponse())
         IdempotencyMiddleware(lambda request: HttpResponse())
     _warn_about_the_cache.cache_clear()

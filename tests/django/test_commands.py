@@ -23,6 +23,7 @@ def idempotency(*argv: str) -> str:
     return out.getvalue()
 
 
+@override_settings(IDEMPOTENCY_STORE="cache")
 class CacheStoreCommandTests(ClientTestCase):
     def test_show_finds_a_users_record_and_forget_makes_its_key_new(self) -> None:
         self.login("ann")

@@ -35,13 +35,22 @@ class StoreSettingTests(ClientTestCase):
         self.post("/echo", ORDER, key=key)
         return replayed(self.post("/echo", ORDER, key=key))
 
-    def test_the_default_store_is_the_default_cache(self) -> None:
-        assert self.replays("cache-1")
-        assert type(conf.options().store).__name__ == "CacheStore"
+    def test_the_default_store_with_a_local_cache_is_the_database(self) -> None:
+        assert self.replays("default-1")
+        assert type(conf.options().store).__name__ == "DatabaseStore"
+        assert IdempotencyRecord.objects.get().status == 201
 
     @override_settings(IDEMPOTENCY_CACHE="redis")
-    def test_the_cache_store_on_a_shared_redis_cache(self) -> None:
+    def test_the_default_store_with_a_shared_redis_cache_is_the_cache(self) -> None:
         assert self.replays(str(uuid.uuid4()))
+        assert type(conf.options().store).__name__ == "CacheStore"
+        assert not IdempotencyRecord.objects.exists()
+
+    @override_settings(IDEMPOTENCY_STORE="cache")
+    def test_the_cache_store_when_chosen_whatever_the_cache(self) -> None:
+        assert self.replays("cache-1")
+        assert type(conf.options().store).__name__ == "CacheStore"
+        assert not IdempotencyRecord.objects.exists()
 
     @override_settings(IDEMPOTENCY_STORE="database")
     def test_the_database_store(self) -> None:
@@ -73,18 +82,18 @@ class StoreSettingTests(ClientTestCase):
 
 class KeyAndScopeSettingTests(ClientTestCase):
     def test_the_form_key_setting_and_its_dotted_path(self) -> None:
-        form = f"item=plan&amount=1&{FORM_FIELD}=form-1"
         urlencoded = "application/x-www-form-urlencoded"
         for setting in (FORM_KEY, "idempotency_middleware.django.FORM_KEY"):
             views.calls.clear()
+            # Keys of their own: the records of the first setting stay in the database.
+            form = f"item=plan&amount=1&{FORM_FIELD}={uuid.uuid4()}"
             with override_settings(IDEMPOTENCY_KEY=setting):
                 self.post("/echo", form, content_type=urlencoded)
                 assert replayed(self.post("/echo", form, content_type=urlencoded))
                 # Another rendering of the form, another key: another order.
-                other = form.replace("form-1", "form-2")
+                other = f"item=plan&amount=1&{FORM_FIELD}={uuid.uuid4()}"
                 assert not replayed(self.post("/echo", other, content_type=urlencoded))
             assert views.calls["echo"] == 2
-            self.setUp()
 
     @override_settings(IDEMPOTENCY_SCOPE="tests.django.test_settings.tenant_scope")
     def test_a_scope_function_by_dotted_path(self) -> None:

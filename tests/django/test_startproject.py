@@ -1,9 +1,10 @@
 """A new project, as ``django-admin startproject`` writes it, with the one MIDDLEWARE line
-the README asks for: three identical POSTs sent at once to four gunicorn workers insert
-one row, with the records in a shared Redis cache, and in the project's database
-(PostgreSQL or SQLite) with the database store. ``manage.py check`` is clean, and with
-the app installed ``check --deploy`` reports the cache the project starts with, which the
-workers do not share.
+the README asks for: identical POSTs sent at once to four gunicorn workers insert one
+row, with nothing else changed (the local-memory cache sends the records to the
+project's database, SQLite or PostgreSQL, whose table the store creates), with the
+records in a shared Redis cache, and with the database store set up by the app's
+migration. ``manage.py check`` is clean, and with the app installed ``check --deploy``
+reports a local cache chosen with ``IDEMPOTENCY_STORE = "cache"``.
 
 Every project lives in the test's own directory; its PostgreSQL database and its Redis
 keys are named for this run and removed afterwards.
@@ -16,6 +17,7 @@ import re
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -153,7 +155,10 @@ def _create_purchases(url: str) -> None:
         engine.dispose()
 
 
-def _buy_three_times(project: Project, database_url: str, log_dir: Path) -> list[httpx.Response]:
+def _buy_at_once(
+    project: Project, database_url: str, log_dir: Path, count: int = 3
+) -> list[httpx.Response]:
+    """``count`` identical purchases with one key, sent together to four workers."""
     _create_purchases(database_url)
     with running_gunicorn(
         "mysite.wsgi:application",
@@ -162,10 +167,34 @@ def _buy_three_times(project: Project, database_url: str, log_dir: Path) -> list
         cwd=project.directory,
     ) as server:
         responses = post_at_once(
-            server.base_url, "/buy", 3, json=ITEM, headers={"Idempotency-Key": str(uuid.uuid4())}
+            server.base_url,
+            "/buy",
+            count,
+            json=ITEM,
+            headers={"Idempotency-Key": str(uuid.uuid4())},
         )
     assert count_rows(database_url, "purchases") == 1, server.log()
     return responses
+
+
+def _on_postgres(
+    project: Project,
+    log_dir: Path,
+    settings: Callable[[str], str],
+    *,
+    count: int,
+    migrate: bool = True,
+) -> tuple[subprocess.CompletedProcess[str], list[httpx.Response]]:
+    """``manage.py check`` and ``count`` purchases at once, with the ``settings`` of a
+    DATABASES entry added for a throwaway PostgreSQL database."""
+    with throwaway_database() as database:
+        url = database.render_as_string(hide_password=False)
+        project.add_settings(settings(_postgres_entry(database)))
+        if migrate:
+            migrated = project.manage("migrate", "--noinput")
+            assert migrated.returncode == 0, migrated.stderr
+        check = project.manage("check")
+        return check, _buy_at_once(project, url, log_dir, count)
 
 
 def _sqlite_url(project: Project) -> str:
@@ -177,7 +206,7 @@ def test_with_redis_three_posts_at_once_insert_one_row(project: Project, tmp_pat
     project.add_settings(_redis_cache(f"{REDIS_PREFIX}:startproject"))
 
     check = project.manage("check")
-    responses = _buy_three_times(project, _sqlite_url(project), tmp_path)
+    responses = _buy_at_once(project, _sqlite_url(project), tmp_path)
 
     assert check.returncode == 0, check.stderr
     assert "System check identified no issues" in check.stdout
@@ -192,7 +221,7 @@ def test_with_the_database_store_on_sqlite_three_posts_at_once_insert_one_row(
     assert migrate.returncode == 0, migrate.stderr
 
     check = project.manage("check")
-    responses = _buy_three_times(project, _sqlite_url(project), tmp_path)
+    responses = _buy_at_once(project, _sqlite_url(project), tmp_path)
 
     assert check.returncode == 0, check.stderr
     assert "System check identified no issues" in check.stdout
@@ -203,27 +232,44 @@ def test_with_the_database_store_on_sqlite_three_posts_at_once_insert_one_row(
 def test_with_the_database_store_on_postgres_three_posts_at_once_insert_one_row(
     project: Project, tmp_path: Path
 ) -> None:
-    with throwaway_database() as database:
-        url = database.render_as_string(hide_password=False)
-        project.add_settings(_database_store(_postgres_entry(database)))
-        migrate = project.manage("migrate", "--noinput")
-        assert migrate.returncode == 0, migrate.stderr
-
-        check = project.manage("check")
-        responses = _buy_three_times(project, url, tmp_path)
+    check, responses = _on_postgres(project, tmp_path, _database_store, count=3)
 
     assert check.returncode == 0, check.stderr
     assert "System check identified no issues" in check.stdout
     the_one_run(responses)
 
 
-def test_check_is_clean_and_check_deploy_reports_the_local_memory_cache(
+def test_as_startproject_made_it_twenty_posts_at_once_insert_one_row(
+    project: Project, tmp_path: Path
+) -> None:
+    # startproject's own settings: SQLite, the local-memory cache, DEBUG on, no migrate.
+    responses = _buy_at_once(project, _sqlite_url(project), tmp_path, count=20)
+
+    the_one_run(responses)
+
+
+@pytest.mark.postgres
+def test_on_postgres_with_the_local_cache_twenty_posts_at_once_insert_one_row(
+    project: Project, tmp_path: Path
+) -> None:
+    # Only DATABASES changed, and no migrate.
+    def database_only(entry: str) -> str:
+        return f"DATABASES = {{'default': {entry}}}"
+
+    _, responses = _on_postgres(project, tmp_path, database_only, count=20, migrate=False)
+
+    the_one_run(responses)
+
+
+def test_check_is_clean_and_check_deploy_reports_a_local_cache_chosen_for_the_records(
     project: Project,
 ) -> None:
     check = project.manage("check")
     # The checks are the app's: Django runs them for installed apps only.
     project.add_settings("INSTALLED_APPS.append('idempotency_middleware.django')")
-    deploy = project.manage("check", "--deploy")
+    in_the_database = project.manage("check", "--deploy")
+    project.add_settings("IDEMPOTENCY_STORE = 'cache'")
+    in_the_local_cache = project.manage("check", "--deploy")
     project.add_settings(_redis_cache(f"{REDIS_PREFIX}:startproject"))
     shared = project.manage("check", "--deploy")
 
@@ -231,6 +277,7 @@ def test_check_is_clean_and_check_deploy_reports_the_local_memory_cache(
     assert "System check identified no issues" in check.stdout
     # Django's own deploy checks find more in a new project (DEBUG, SECRET_KEY, and from
     # Django 6.1 an error for the console e-mail backend); ours is among them.
-    assert "idempotency_middleware.W002" in deploy.stderr
-    assert "LocMemCache" in deploy.stderr
+    assert "idempotency_middleware" not in in_the_database.stderr
+    assert "idempotency_middleware.W002" in in_the_local_cache.stderr
+    assert "LocMemCache" in in_the_local_cache.stderr
     assert "idempotency_middleware" not in shared.stderr
