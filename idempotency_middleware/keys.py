@@ -19,6 +19,7 @@ from idempotency_middleware.request import Request
 
 __all__ = [
     "DEFAULT_MAX_KEY_LENGTH",
+    "HEADER_KEY_PATTERN",
     "FormFieldKey",
     "HeaderKey",
     "HeadersKey",
@@ -39,6 +40,16 @@ KeySource = Callable[[Request], "str | None"]
 """A function of the request returning the key, or None when there is none."""
 
 _PRINTABLE = re.compile(r"[\x20-\x7e]*")
+
+HEADER_KEY_PATTERN = (
+    r"^(?:[\x21\x23-\x2b\x2d-\x7e](?:[\x20-\x2b\x2d-\x7e]*[\x21-\x2b\x2d-\x7e])?"
+    r'|"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\["\\])+")$'
+)
+"""The header values :func:`parse_key` accepts, as a regular expression that JSON Schema
+(ECMA-262) and Python read alike: a bare key of printable ASCII without a comma, that
+neither starts with ``"`` nor starts or ends with a space (which servers strip), or a
+non-empty quoted string. The length limit is the caller's: it counts the whole value.
+"""
 
 
 class InvalidKeyError(IdempotencyError):

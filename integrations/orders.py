@@ -13,7 +13,11 @@ from typing import Any
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, func, select
 from sqlalchemy.pool import NullPool
 
-__all__ = ["Order", "OrderBook", "order_json", "parse_order"]
+__all__ = ["MAX_INTEGER", "Order", "OrderBook", "order_json", "parse_order"]
+
+MAX_INTEGER = 2**31 - 1
+"""The largest ``amount`` or order id: an INTEGER column holds 32 bits on PostgreSQL and
+MariaDB, and a larger number would fail in the database instead of being a 422."""
 
 
 @dataclass(frozen=True)
@@ -101,8 +105,8 @@ def parse_order(payload: Any) -> tuple[str, int]:
     item, amount = payload.get("item"), payload.get("amount")
     if not isinstance(item, str) or not item or len(item) > 200:
         raise ValueError("item must be a non-empty string of at most 200 characters")
-    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-        raise ValueError("amount must be a positive integer number of cents")
+    if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= MAX_INTEGER:
+        raise ValueError(f"amount must be an integer number of cents from 1 to {MAX_INTEGER}")
     return item, amount
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from idempotency_middleware.asgi.middleware import IdempotencyMiddleware
 from idempotency_middleware.errors import ConfigurationError
-from idempotency_middleware.keys import HeaderKey
+from idempotency_middleware.keys import HEADER_KEY_PATTERN, HeaderKey
 from idempotency_middleware.options import Options
 from idempotency_middleware.problems import ProblemType
 from idempotency_middleware.protocol import covered
@@ -64,6 +64,26 @@ _ANSWERS = _answers()
 """The statuses the middleware answers, each with the titles of its problems."""
 
 
+def _key_schema(key: HeaderKey) -> dict[str, Any]:
+    # The values the middleware accepts, so that clients and fuzzers built from the
+    # schema never send a key it answers with 400 key-invalid.
+    return {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": key.max_length,
+        "pattern": HEADER_KEY_PATTERN,
+    }
+
+
+def _declared_schema(declared: dict[str, Any], key: HeaderKey, required: bool) -> dict[str, Any]:
+    schema = {name: value for name, value in declared.items() if name == "title"}
+    nullable = {"type": "null"} in declared.get("anyOf", [])
+    if nullable and not required:
+        # The handler's `str | None = None`: absent stays documented as null.
+        return {**schema, "anyOf": [_key_schema(key), {"type": "null"}]}
+    return {**schema, **_key_schema(key)}
+
+
 def _key_parameter(operation: dict[str, Any], key: HeaderKey, required: bool) -> None:
     description = (
         "A unique key (a UUID) that makes retries of this request safe: every repeat with "
@@ -73,7 +93,9 @@ def _key_parameter(operation: dict[str, Any], key: HeaderKey, required: bool) ->
     for parameter in parameters:
         if parameter.get("in") == "header" and parameter.get("name", "").lower() == key.name:
             # The handler declares the header too (to read it): one parameter, ours.
-            parameter["required"] = parameter.get("required", False) or required
+            required = parameter.get("required", False) or required
+            parameter["required"] = required
+            parameter["schema"] = _declared_schema(parameter.get("schema", {}), key, required)
             parameter.setdefault("description", description)
             return
     parameters.append(
@@ -82,7 +104,7 @@ def _key_parameter(operation: dict[str, Any], key: HeaderKey, required: bool) ->
             "in": "header",
             "required": required,
             "description": description,
-            "schema": {"type": "string", "minLength": 1, "maxLength": key.max_length},
+            "schema": _key_schema(key),
         }
     )
 

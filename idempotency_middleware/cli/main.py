@@ -11,6 +11,7 @@ import os
 import re
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from idempotency_middleware.cli import commands
@@ -94,6 +95,8 @@ def _open(url: str | None, arguments: argparse.Namespace) -> Store:
             "give the URL of the SQL database or Redis your app uses"
         )
     try:
+        if scheme == "sqlite" and arguments.command != "init":
+            _require_sqlite_file(url)
         return from_url(url, **options)
     except ImportError as exc:
         raise CommandError(
@@ -102,6 +105,21 @@ def _open(url: str | None, arguments: argparse.Namespace) -> Store:
         ) from exc
     except ValueError as exc:
         raise CommandError(f"cannot use the store URL {_shown(url)}: {exc}") from exc
+
+
+def _require_sqlite_file(url: str) -> None:
+    # SQLite creates a missing database file on connect: a typo in the path would leave a
+    # new empty database behind and blame a missing table.
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    database = parsed.database
+    if not database or database == ":memory:" or "uri" in parsed.query:
+        return
+    if not Path(database).exists():
+        raise CommandError(
+            f"no SQLite database at {database}: check the path, or run init to create it"
+        )
 
 
 def _secret(arguments: argparse.Namespace) -> bytes | None:

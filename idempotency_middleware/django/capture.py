@@ -17,22 +17,27 @@ from asgiref.sync import sync_to_async
 from django.http import HttpResponse, HttpResponseBase, StreamingHttpResponse
 
 from idempotency_middleware.events import logger
-from idempotency_middleware.records import StoredResponse
 from idempotency_middleware.responses import ResponseCapture
-from idempotency_middleware.steps import AppResult, Done
+from idempotency_middleware.steps import AppResult, Done, Respond
 
 __all__ = ["Recording", "arecord", "http_response", "record", "record_later"]
 
 
-def http_response(stored: StoredResponse) -> HttpResponse:
+def http_response(answer: Respond) -> HttpResponse:
     """A replay or a problem as a Django response. Django keeps one value per header
     name, so repeated lines (stored by another adapter) are joined with commas."""
+    stored = answer.response
     response = HttpResponse(stored.body, status=stored.status)
     del response["Content-Type"]
     for name, value in stored.headers:
         header = name.decode("latin-1")
         text = value.decode("latin-1")
         response[header] = f"{response[header]}, {text}" if header in response else text
+    if answer.outcome != "replayed" and stored.status < 500:
+        # The client's mistake, which our outcome log records: django.request would add a
+        # WARNING line per duplicate, and its log_response skips a response it logged.
+        # Server errors stay Django's to report.
+        response._has_been_logged = True  # type: ignore[attr-defined]
     return response
 
 

@@ -107,7 +107,7 @@ def _prepare(request: HttpRequest) -> _Keyed | Respond | None:
 def _answer(answer: Respond, request: HttpRequest) -> HttpResponseBase:
     """An answer given before any store is involved (400, 413)."""
     Report(conf.options(), _head(request))(answer.outcome, answer.response.status)
-    return http_response(answer.response)
+    return http_response(answer)
 
 
 def _report(prepared: _Keyed, request: Request) -> Report:
@@ -198,7 +198,7 @@ class IdempotencyMiddleware:
         )
         step = driver.begin()
         if isinstance(step, Respond):
-            return http_response(step.response)
+            return http_response(step)
         if not step.protected:
             return respond(request)
         # A streamed body iterated by an async server finishes from async code.
@@ -228,7 +228,7 @@ class IdempotencyMiddleware:
         )
         step = await driver.begin()
         if isinstance(step, Respond):
-            return http_response(step.response)
+            return http_response(step)
         if not step.protected:
             return await respond(request)
         finish = _shielded(driver.finish)

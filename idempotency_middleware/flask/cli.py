@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 
 from idempotency_middleware.cli import commands
 from idempotency_middleware.cli.commands import CommandError
+from idempotency_middleware.errors import StoreError
 from idempotency_middleware.stores.base import Store
 
 if TYPE_CHECKING:
@@ -32,6 +33,11 @@ def _echo(command: Callable[[], str]) -> None:
         click.echo(command())
     except CommandError as exc:
         raise click.ClickException(str(exc)) from exc
+    except StoreError as exc:
+        raise click.ClickException(
+            f"the idempotency store failed: {exc}; check that its database or Redis is "
+            "running, and that `flask idempotency init` has run"
+        ) from exc
 
 
 def _on_record(command: Callable[[Store, str], str], key: str, scope: str) -> None:
@@ -47,7 +53,7 @@ def _on_record(command: Callable[[Store, str], str], key: str, scope: str) -> No
 @idempotency_cli.command("init")
 def init_command() -> None:
     """Create the records table if it is missing."""
-    click.echo(commands.TABLE_READY if _extension().create_table() else commands.NO_TABLE)
+    _echo(lambda: commands.TABLE_READY if _extension().create_table() else commands.NO_TABLE)
 
 
 @idempotency_cli.command("purge")

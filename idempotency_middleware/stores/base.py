@@ -121,6 +121,11 @@ class Store(abc.ABC):
     def clear(self) -> None:
         """Delete every record of this store's namespace (for tests)."""
 
+    def __bool__(self) -> bool:
+        """Always True, even for an empty store that defines ``__len__``, so that
+        ``store or default`` keeps the store it was given."""
+        return True
+
     def close(self) -> None:  # noqa: B027 - most stores hold nothing to release
         """Release connections held by the sync face."""
 

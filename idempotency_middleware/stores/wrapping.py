@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from idempotency_middleware.records import Claim, Record, StoredResponse
-from idempotency_middleware.stores.base import Store
+from idempotency_middleware.stores.base import RecordCounts, Store
 
 __all__ = ["StoreWrapper"]
 
@@ -66,6 +66,9 @@ class StoreWrapper(Store):
 
     def forget(self, key: str) -> bool:
         return self.inner.forget(key)
+
+    def stats(self) -> RecordCounts | None:
+        return self.inner.stats()
 
     def clear(self) -> None:
         self.inner.clear()

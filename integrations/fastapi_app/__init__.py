@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Header, HTTPException
+from fastapi import FastAPI, Header, HTTPException, Path
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from idempotency_middleware.asgi import IdempotencyMiddleware
 from idempotency_middleware.asgi.openapi import install_openapi
 from idempotency_middleware.stores import Store
-from integrations.orders import OrderBook, order_json
+from integrations.orders import MAX_INTEGER, OrderBook, order_json
 from integrations.webhooks import DELIVERY_HEADER, webhook_options
 
 __all__ = ["create_app", "create_webhook_app"]
@@ -25,7 +25,7 @@ __all__ = ["create_app", "create_webhook_app"]
 
 class OrderIn(BaseModel):
     item: str = Field(min_length=1, max_length=200)
-    amount: int = Field(gt=0, description="in cents")
+    amount: int = Field(gt=0, le=MAX_INTEGER, description="in cents")
 
 
 def create_app(
@@ -64,8 +64,8 @@ def create_app(
     async def count_orders(key: str | None = None) -> dict[str, int]:
         return {"count": await run_in_threadpool(book.count, key)}
 
-    @app.get("/orders/{order_id}")
-    async def get_order(order_id: int) -> dict[str, Any]:
+    @app.get("/orders/{order_id}", responses={404: {"description": "No such order"}})
+    async def get_order(order_id: Annotated[int, Path(ge=1, le=MAX_INTEGER)]) -> dict[str, Any]:
         order = await run_in_threadpool(book.get, order_id)
         if order is None:
             raise HTTPException(status_code=404, detail="no such order")

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from idempotency_middleware import ConfigurationError, MemoryStore, from_json
 from idempotency_middleware.asgi import IdempotencyMiddleware
 from idempotency_middleware.asgi.openapi import extend_openapi, install_openapi
+from idempotency_middleware.keys import HEADER_KEY_PATTERN
 from idempotency_middleware.options import Options
 from integrations.fastapi_app import create_app, create_webhook_app
 
@@ -33,9 +34,26 @@ def header(operation: dict[str, Any], name: str) -> list[dict[str, Any]]:
     ]
 
 
-def assert_documented(operation: dict[str, Any], name: str, *, required: bool) -> None:
+def key_schema(max_length: int = 255) -> dict[str, Any]:
+    return {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": max_length,
+        "pattern": HEADER_KEY_PATTERN,
+    }
+
+
+def assert_documented(
+    operation: dict[str, Any], name: str, *, required: bool, max_length: int = 255
+) -> None:
     (parameter,) = header(operation, name)
     assert parameter["required"] is required
+    # Exactly the keys the middleware accepts; null too where a handler reads an optional one.
+    schema = {name: value for name, value in parameter["schema"].items() if name != "title"}
+    if not required and "anyOf" in schema:
+        assert schema == {"anyOf": [key_schema(max_length), {"type": "null"}]}
+    else:
+        assert schema == key_schema(max_length)
     assert "retries" in parameter["description"]
     for status in STATUSES:
         assert operation["responses"][status]["content"]["application/problem+json"] == PROBLEM
@@ -65,10 +83,21 @@ def test_the_orders_api_documents_its_key_and_problems(orders_url: str) -> None:
     assert_untouched(schema["paths"]["/orders/count"]["get"])
 
 
+def test_the_header_the_handler_reads_keeps_its_title_and_null(orders_url: str) -> None:
+    schema = create_app(MemoryStore(), orders_url=orders_url).openapi()
+    (parameter,) = header(schema["paths"]["/orders"]["post"], "idempotency-key")
+    assert parameter["schema"] == {
+        "title": "Idempotency-Key",
+        "anyOf": [key_schema(), {"type": "null"}],
+    }
+
+
 def test_a_required_route_marks_the_header_required(orders_url: str) -> None:
     app = create_app(MemoryStore(), orders_url=orders_url, required=["/orders"])
     schema = app.openapi()
     assert_documented(schema["paths"]["/orders"]["post"], "idempotency-key", required=True)
+    (parameter,) = header(schema["paths"]["/orders"]["post"], "idempotency-key")
+    assert parameter["schema"] == {"title": "Idempotency-Key", **key_schema()}
     assert app.openapi() is schema
     assert len(header(schema["paths"]["/orders"]["post"], "idempotency-key")) == 1
 
@@ -134,8 +163,9 @@ def test_include_limits_the_operations_documented() -> None:
 
 def test_extend_openapi_works_on_any_schema_dict() -> None:
     schema: dict[str, Any] = {"openapi": "3.1.0", "paths": {"/a": {"post": {"responses": {}}}}}
-    extended = extend_openapi(schema, Options.build(store=MemoryStore(), header="X-Key"))
-    assert_documented(extended["paths"]["/a"]["post"], "x-key", required=False)
+    options = Options.build(store=MemoryStore(), header="X-Key", max_key_length=64)
+    extended = extend_openapi(schema, options)
+    assert_documented(extended["paths"]["/a"]["post"], "x-key", required=False, max_length=64)
 
 
 def test_install_openapi_without_the_middleware_is_a_configuration_error() -> None:

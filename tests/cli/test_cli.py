@@ -218,10 +218,24 @@ def test_init_says_a_redis_store_needs_no_table(run: Run) -> None:
 
 
 def test_a_sql_command_before_init_exits_2_pointing_at_init(run: Run, tmp_path: Path) -> None:
+    (tmp_path / "idempotency.db").touch()
     code, out, err = run("stats", "--store", sqlite_url(tmp_path))
     assert (code, out) == (2, "")
     assert "no such table" in err
     assert "run init" in err
+
+
+@pytest.mark.parametrize("command", ["stats", "purge", "show", "forget"])
+def test_a_missing_sqlite_file_exits_2_and_stays_missing(
+    command: str, run: Run, tmp_path: Path
+) -> None:
+    typo = tmp_path / "typo.db"
+    key = [] if command in ("stats", "purge") else ["k1"]
+    code, out, err = run(command, *key, "--store", f"sqlite:///{typo}")
+    assert (code, out) == (2, "")
+    assert f"no SQLite database at {typo}" in err
+    assert "check the path, or run init to create it" in err
+    assert not typo.exists()
 
 
 @pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

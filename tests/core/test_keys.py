@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from idempotency_middleware.errors import ConfigurationError
 from idempotency_middleware.keys import (
     DEFAULT_MAX_KEY_LENGTH,
+    HEADER_KEY_PATTERN,
     InvalidKeyError,
     from_form,
     from_header,
@@ -139,6 +141,20 @@ BARE_ALPHABET = PRINTABLE_ASCII.replace(",", "")
 )
 def test_bare_key_round_trips(key: str) -> None:
     assert parse_key(key) == key
+    # The OpenAPI schema admits every bare key.
+    assert re.fullmatch(HEADER_KEY_PATTERN, key)
+
+
+@given(st.from_regex(HEADER_KEY_PATTERN, fullmatch=True).filter(lambda s: len(s) <= 255))
+def test_every_value_the_header_pattern_admits_is_a_key(value: str) -> None:
+    parse_key(value)
+
+
+@pytest.mark.parametrize(
+    "value", ["", " ", "a,b", " a", "a ", '"', '""', '"a', '"a"b"', '"a\\b"', "caf\u00e9", "a\x00b"]
+)
+def test_the_header_pattern_refuses_what_parse_key_refuses_or_changes(value: str) -> None:
+    assert not re.fullmatch(HEADER_KEY_PATTERN, value)
 
 
 @given(st.text(alphabet=PRINTABLE_ASCII, min_size=1, max_size=255))

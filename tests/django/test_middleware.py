@@ -101,6 +101,20 @@ class SyncReplayTests(ClientTestCase):
         assert not replayed(self.post("/echo", ORDER, headers={"X-Request-Id": "request-1"}))
         assert views.calls["echo"] == 4
 
+    def test_a_problem_is_logged_once_by_us_not_as_a_django_request_warning(self) -> None:
+        self.post("/echo", ORDER, key="order-1")
+        with (
+            self.assertNoLogs("django.request", "WARNING"),
+            self.assertLogs("idempotency_middleware", "DEBUG") as ours,
+        ):
+            assert_problem(self.post("/echo", "{}", key="order-1"), 422, "key-reused")
+            assert_problem(self.post("/echo", ORDER, key="a,b"), 400, "key-invalid")
+        outcomes = [getattr(record, "idempotency_outcome", None) for record in ours.records]
+        assert outcomes == ["mismatch", "key-invalid"]
+        # The view's own 4xx answers are Django's to log, as before.
+        with self.assertLogs("django.request", "WARNING"):
+            self.post("/no-such-page", ORDER, key="order-2")
+
 
 class AsyncReplayTests(SyncReplayTests):
     asynchronous = True

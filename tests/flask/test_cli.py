@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 
 from idempotency_middleware.clock import ManualClock
+from idempotency_middleware.encryption import generate_key
+from idempotency_middleware.errors import StoreError
 from idempotency_middleware.flask import Idempotency
+from idempotency_middleware.records import Record
 from idempotency_middleware.scope import ANONYMOUS_SCOPE, lookup_key
 from idempotency_middleware.stores import MemoryStore
+from idempotency_middleware.stores.base import RecordCounts
 from tests.flask.conftest import MakeShop, Shop
 
 
@@ -123,3 +129,53 @@ def test_stats_counts_the_records_by_state(make_shop: MakeShop) -> None:
     )
     assert run(shop, "purge") == (0, "Purged 1 expired record.\n")
     assert run(shop, "stats")[1].endswith("expired, not yet purged: 0\n")
+
+
+@pytest.mark.parametrize(
+    "layers",
+    [
+        {"IDEMPOTENCY_ENCRYPTION_KEYS": [generate_key()]},
+        {"IDEMPOTENCY_TELEMETRY": True},
+        {"IDEMPOTENCY_ENCRYPTION_KEYS": [generate_key()], "IDEMPOTENCY_TELEMETRY": True},
+    ],
+    ids=["encryption", "telemetry", "both"],
+)
+def test_stats_counts_through_encryption_and_telemetry(
+    make_shop: MakeShop, layers: dict[str, Any]
+) -> None:
+    shop = make_shop(**layers)
+    shop.post("/orders", "k1")
+    assert run(shop, "stats") == (0, "in progress: 0\ncompleted: 1\nexpired, not yet purged: 0\n")
+
+
+class _Unreachable(MemoryStore):
+    """A store whose server is down."""
+
+    def get(self, key: str) -> Record | None:
+        raise StoreError("connection refused")
+
+    def forget(self, key: str) -> bool:
+        raise StoreError("connection refused")
+
+    def purge(self) -> int:
+        raise StoreError("connection refused")
+
+    def stats(self) -> RecordCounts:
+        raise StoreError("connection refused")
+
+    def create_table(self) -> None:
+        raise StoreError("connection refused")
+
+
+@pytest.mark.parametrize(
+    "command", [["init"], ["stats"], ["purge"], ["show", "k1"], ["forget", "k1"]]
+)
+def test_a_store_error_is_one_line_and_exit_1_without_traceback(
+    make_shop: MakeShop, command: list[str]
+) -> None:
+    shop = make_shop(IDEMPOTENCY_STORE=_Unreachable())
+    result = shop.app.test_cli_runner().invoke(args=["idempotency", *command])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)
+    (line,) = result.output.splitlines()
+    assert line.startswith("Error: the idempotency store failed: connection refused")

@@ -266,6 +266,12 @@ async def test_clear_deletes_every_record(face: Face) -> None:
         assert await face.get(digest(name)) is None
 
 
+def test_a_store_is_true_even_when_empty(sync_store: Store) -> None:
+    # So that `store or default` never swaps a given empty store for another.
+    assert sync_store
+    assert (sync_store or None) is sync_store
+
+
 async def test_keys_are_independent(face: Face) -> None:
     await face.claim(digest("a"), "owner-a")
 
