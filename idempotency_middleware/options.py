@@ -17,6 +17,8 @@ from idempotency_middleware.errors import ConfigurationError
 from idempotency_middleware.events import OutcomeCallback, guarded
 from idempotency_middleware.fingerprint import FingerprintFunction, RequestFingerprint, key_only
 from idempotency_middleware.keys import DEFAULT_MAX_KEY_LENGTH, KeySource, from_header
+from idempotency_middleware.problems import PROBLEM_BASE_URI
+from idempotency_middleware.problems import problem_base_uri as checked_base_uri
 from idempotency_middleware.responses import DEFAULT_NOT_STORED
 from idempotency_middleware.routes import PathTable, PathTemplates
 from idempotency_middleware.scope import ScopeFunction, default_scope
@@ -33,11 +35,22 @@ OnStoreError = Literal["fail_closed", "fail_open"]
 _T = TypeVar("_T")
 
 APP_WIDE = frozenset(
-    {"store", "secret", "encryption_keys", "telemetry", "methods", "include", "required", "exclude"}
+    {
+        "store",
+        "secret",
+        "encryption_keys",
+        "telemetry",
+        "methods",
+        "include",
+        "required",
+        "exclude",
+        "problem_base_uri",
+    }
 )
 """Options that hold for a whole app: a route (or a view) sets any of the others. One
 store, secret and keyring serve the operations commands too, path templates are what
-routes and decorators replace, and the app's methods decide which requests are matched."""
+routes and decorators replace, and the app's methods decide which requests are matched.
+The problem pages are the app's, wherever they are served."""
 
 _STORE_CHOICES = (
     "pass store=: MemoryStore() for tests and a single process, "
@@ -163,6 +176,8 @@ class Options:
     routes: PathTable[Options] | None = None
     listeners: tuple[OutcomeCallback, ...] = ()
     """Called with each outcome: ``on_outcome`` and OpenTelemetry, each guarded."""
+    problem_base_uri: str = PROBLEM_BASE_URI
+    """What the ``type`` URI of each problem answer starts with."""
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -215,6 +230,7 @@ class Options:
         on_outcome: OutcomeCallback | None = None,
         telemetry: Any = False,
         encryption_keys: Iterable[str | bytes] = (),
+        problem_base_uri: str = PROBLEM_BASE_URI,
     ) -> Options:
         """Check every option and return the compiled :class:`Options`.
 
@@ -291,6 +307,7 @@ class Options:
             secret=secret,
             not_stored=frozenset(not_stored),
             listeners=tuple(listeners),
+            problem_base_uri=checked_base_uri(problem_base_uri),
         )
         if not routes:
             return options

@@ -11,12 +11,31 @@ import enum
 import json
 import math
 from dataclasses import dataclass
+from typing import Any
 
+from idempotency_middleware.errors import ConfigurationError
 from idempotency_middleware.records import StoredResponse
 
-__all__ = ["PROBLEM_BASE_URI", "Problem", "ProblemType"]
+__all__ = ["PROBLEM_BASE_URI", "Problem", "ProblemType", "problem_base_uri"]
 
 PROBLEM_BASE_URI = "https://idempotency-middleware.readthedocs.io/en/latest/problems/"
+"""Where the ``type`` URIs point by default: the problem pages of the docs site. The
+``problem_base_uri`` option names another, such as the app's own copy of the pages."""
+
+
+def problem_base_uri(value: Any) -> str:
+    """``value`` checked as the ``problem_base_uri`` option: a URI, absolute or relative to
+    the API, that each problem's slug and a slash are appended to."""
+    if (
+        not isinstance(value, str)
+        or not value
+        or any(character.isspace() or not character.isprintable() for character in value)
+    ):
+        raise ConfigurationError(
+            "problem_base_uri must be a URI that each problem's slug is appended to, such "
+            f"as 'https://docs.example.com/problems/' or '/problems/', not {value!r}"
+        )
+    return value
 
 
 class ProblemType(enum.Enum):
@@ -58,17 +77,19 @@ class ProblemType(enum.Enum):
 
 @dataclass(frozen=True)
 class Problem:
-    """One problem answer; ``retry_after`` (seconds) becomes a ``Retry-After`` header."""
+    """One problem answer; ``retry_after`` (seconds) becomes a ``Retry-After`` header, and
+    the ``type`` URI is ``base`` followed by the problem's slug and a slash."""
 
     type: ProblemType
     detail: str
     retry_after: float | None = None
+    base: str = PROBLEM_BASE_URI
 
     def response(self) -> StoredResponse:
         """Render as an ``application/problem+json`` response."""
         body = json.dumps(
             {
-                "type": self.type.uri,
+                "type": f"{self.base}{self.type.slug}/",
                 "title": self.type.title,
                 "status": self.type.status,
                 "detail": self.detail,

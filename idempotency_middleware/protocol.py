@@ -74,9 +74,15 @@ _OUTCOMES = {
 }
 
 
-def _problem(kind: ProblemType, detail: str, retry_after: float | None = None) -> Respond:
-    outcome = _OUTCOMES.get(kind, kind.slug)
-    return Respond(Problem(kind, detail, retry_after).response(), outcome)
+def _problem(
+    options: Options,
+    kind: ProblemType,
+    detail: str,
+    retry_after: float | None = None,
+    outcome: str | None = None,
+) -> Respond:
+    problem = Problem(kind, detail, retry_after, base=options.problem_base_uri)
+    return Respond(problem.response(), outcome or _OUTCOMES.get(kind, kind.slug))
 
 
 def covered(options: Options, method: str, path: str) -> bool:
@@ -90,6 +96,7 @@ def without_key(options: Options, path: str) -> PassThrough | Respond:
     """A covered request without a key runs normally, unless its route requires one."""
     if options.required.matches(path):
         return _problem(
+            options,
             ProblemType.KEY_MISSING,
             "This endpoint requires an idempotency key: send a unique Idempotency-Key "
             "header (a UUID) and reuse it on every retry of this request.",
@@ -102,7 +109,7 @@ def key_of(options: Options, request: Request) -> str | Respond | None:
     try:
         return options.key(request)
     except InvalidKeyError as exc:
-        return _problem(ProblemType.KEY_INVALID, str(exc))
+        return _problem(options, ProblemType.KEY_INVALID, str(exc))
 
 
 def inspect(options: Options, head: Request) -> PassThrough | ReadBody | Respond:
@@ -122,6 +129,7 @@ def inspect(options: Options, head: Request) -> PassThrough | ReadBody | Respond
 def too_large(options: Options) -> Respond:
     """The answer to a keyed request whose body is over ``max_request_bytes``."""
     return _problem(
+        options,
         ProblemType.REQUEST_TOO_LARGE,
         f"The request body is over {options.max_request_bytes} bytes, the most this "
         "endpoint reads to recognise a retry; send a smaller body.",
@@ -133,6 +141,7 @@ def _answer_standing(options: Options, claim: Claim, fingerprint: str) -> Respon
     assert record is not None
     if record.fingerprint != fingerprint:
         return _problem(
+            options,
             ProblemType.KEY_REUSED,
             "This idempotency key was already used for a different request (another "
             "body, endpoint or method); use a new key for a new request.",
@@ -140,6 +149,7 @@ def _answer_standing(options: Options, claim: Claim, fingerprint: str) -> Respon
     if record.state is RecordState.COMPLETED:
         if record.response is None:
             return _problem(
+                options,
                 ProblemType.RESPONSE_NOT_REPLAYABLE,
                 "The original request ran and succeeded, but its response was too large "
                 "or streamed and was not stored; do not retry it, fetch the result instead.",
@@ -166,14 +176,20 @@ def exchange(options: Options, request: Request, key: str) -> Exchange:
                 "The record of this idempotency key cannot be read, so this request was "
                 "not run; retry it later with the same key."
             )
-            problem = Problem(ProblemType.STORE_UNAVAILABLE, detail, retry_after=options.lease)
-            yield Respond(problem.response(), "record-undecodable")
+            yield _problem(
+                options,
+                ProblemType.STORE_UNAVAILABLE,
+                detail,
+                retry_after=options.lease,
+                outcome="record-undecodable",
+            )
             return
         except StoreError:
             if options.on_store_error == "fail_open":
                 yield Execute(protected=False, outcome="fail-open")
                 return
             yield _problem(
+                options,
                 ProblemType.STORE_UNAVAILABLE,
                 "The idempotency store cannot be reached, so this request was not run; "
                 "retry it with the same key.",
@@ -195,6 +211,7 @@ def exchange(options: Options, request: Request, key: str) -> Exchange:
                 poll = min(poll * 2, _MAX_POLL)
                 continue
         yield _problem(
+            options,
             ProblemType.REQUEST_IN_PROGRESS,
             "A request with this idempotency key is still running; retry after the "
             "number of seconds in Retry-After to get its response.",

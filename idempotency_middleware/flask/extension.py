@@ -83,6 +83,8 @@ class Idempotency:
       (:mod:`idempotency_middleware.otel`).
     - ``IDEMPOTENCY_ENCRYPTION_KEYS``: keys that encrypt stored bodies, newest first
       (:mod:`idempotency_middleware.encryption`).
+    - ``IDEMPOTENCY_PROBLEM_BASE_URI``: what the ``type`` URI of each problem answer
+      starts with (the docs site's problem pages).
 
     The default store is a :class:`~idempotency_middleware.stores.SQLAlchemyStore` on:
 
