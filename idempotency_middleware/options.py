@@ -22,7 +22,8 @@ from idempotency_middleware.fingerprint import (
     key_only,
 )
 from idempotency_middleware.keys import DEFAULT_MAX_KEY_LENGTH, KeySource, from_header
-from idempotency_middleware.problems import ERROR_FORMATS, ErrorFormat
+from idempotency_middleware.problems import ERROR_FORMATS, PROBLEM_BASE_URI, ErrorFormat
+from idempotency_middleware.problems import problem_base_uri as checked_base_uri
 from idempotency_middleware.request import Request
 from idempotency_middleware.responses import DEFAULT_NOT_STORED
 from idempotency_middleware.routes import PathTable, PathTemplates
@@ -40,11 +41,22 @@ OnStoreError = Literal["fail_closed", "fail_open"]
 _T = TypeVar("_T")
 
 APP_WIDE = frozenset(
-    {"store", "secret", "encryption_keys", "telemetry", "methods", "include", "required", "exclude"}
+    {
+        "store",
+        "secret",
+        "encryption_keys",
+        "telemetry",
+        "methods",
+        "include",
+        "required",
+        "exclude",
+        "problem_base_uri",
+    }
 )
 """Options that hold for a whole app: a route (or a view) sets any of the others. One
 store, secret and keyring serve the operations commands too, path templates are what
-routes and decorators replace, and the app's methods decide which requests are matched."""
+routes and decorators replace, and the app's methods decide which requests are matched.
+The problem pages are the app's, wherever they are served."""
 
 _STORE_CHOICES = (
     "pass store=: MemoryStore() for tests and a single process, "
@@ -178,6 +190,8 @@ class Options:
     encrypted: bool = False
     """True when ``encryption_keys`` lists keys: stored bodies are decrypted, and an
     encrypted body is refused where it is False."""
+    problem_base_uri: str = PROBLEM_BASE_URI
+    """What the ``type`` URI of each problem answer starts with."""
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -231,6 +245,7 @@ class Options:
         telemetry: Any = False,
         encryption_keys: Iterable[str | bytes] = (),
         error_format: str = "problem",
+        problem_base_uri: str = PROBLEM_BASE_URI,
     ) -> Options:
         """Check every option and return the compiled :class:`Options`.
 
@@ -315,6 +330,7 @@ class Options:
             error_format=error_format,
             listeners=tuple(listeners),
             encrypted=encrypted,
+            problem_base_uri=checked_base_uri(problem_base_uri),
         )
         if not routes:
             return options

@@ -13,16 +13,41 @@ import enum
 import json
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
+from idempotency_middleware.errors import ConfigurationError
 from idempotency_middleware.records import Headers, StoredResponse
 
-__all__ = ["ERROR_FORMATS", "PROBLEM_BASE_URI", "ErrorFormat", "Problem", "ProblemType"]
+__all__ = [
+    "ERROR_FORMATS",
+    "PROBLEM_BASE_URI",
+    "ErrorFormat",
+    "Problem",
+    "ProblemType",
+    "problem_base_uri",
+]
 
 ErrorFormat = Literal["problem", "stripe"]
 ERROR_FORMATS: tuple[ErrorFormat, ...] = ("problem", "stripe")
 
 PROBLEM_BASE_URI = "https://idempotency-middleware.readthedocs.io/en/latest/problems/"
+"""Where the ``type`` URIs point by default: the problem pages of the docs site. The
+``problem_base_uri`` option names another, such as the app's own copy of the pages."""
+
+
+def problem_base_uri(value: Any) -> str:
+    """``value`` checked as the ``problem_base_uri`` option: a URI, absolute or relative to
+    the API, that each problem's slug and a slash are appended to."""
+    if (
+        not isinstance(value, str)
+        or not value
+        or any(character.isspace() or not character.isprintable() for character in value)
+    ):
+        raise ConfigurationError(
+            "problem_base_uri must be a URI that each problem's slug is appended to, such "
+            f"as 'https://docs.example.com/problems/' or '/problems/', not {value!r}"
+        )
+    return value
 
 
 class ProblemType(enum.Enum):
@@ -84,11 +109,13 @@ _STRIPE = {
 
 @dataclass(frozen=True)
 class Problem:
-    """One problem answer; ``retry_after`` (seconds) becomes a ``Retry-After`` header."""
+    """One problem answer; ``retry_after`` (seconds) becomes a ``Retry-After`` header, and
+    the ``type`` URI is ``base`` followed by the problem's slug and a slash."""
 
     type: ProblemType
     detail: str
     retry_after: float | None = None
+    base: str = PROBLEM_BASE_URI
 
     def response(self, error_format: ErrorFormat = "problem") -> StoredResponse:
         """Render as an ``application/problem+json`` response, or as a Stripe error."""
@@ -98,7 +125,7 @@ class Problem:
                 "type": error_type,
                 "code": code,
                 "message": self.detail,
-                "doc_url": self.type.uri,
+                "doc_url": self.uri,
             }
             body = _json({"error": error})
             # Stripe's SDKs follow this header over their own rules for the status.
@@ -106,13 +133,18 @@ class Problem:
             extra: Headers = ((b"stripe-should-retry", retry),)
             return self._rendered(status, b"application/json", body, extra)
         problem = {
-            "type": self.type.uri,
+            "type": self.uri,
             "title": self.type.title,
             "status": self.type.status,
             "detail": self.detail,
             "retryable": self.type.retryable,
         }
         return self._rendered(self.type.status, b"application/problem+json", _json(problem))
+
+    @property
+    def uri(self) -> str:
+        """The ``type`` URI: the base, the problem's slug and a slash."""
+        return f"{self.base}{self.type.slug}/"
 
     def _rendered(
         self, status: int, media_type: bytes, body: bytes, extra: Headers = ()

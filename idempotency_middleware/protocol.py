@@ -76,10 +76,16 @@ _OUTCOMES = {
 
 
 def _problem(
-    options: Options, kind: ProblemType, detail: str, retry_after: float | None = None
+    options: Options,
+    kind: ProblemType,
+    detail: str,
+    retry_after: float | None = None,
+    outcome: str | None = None,
 ) -> Respond:
-    outcome = _OUTCOMES.get(kind, kind.slug)
-    return Respond(Problem(kind, detail, retry_after).response(options.error_format), outcome)
+    problem = Problem(kind, detail, retry_after, base=options.problem_base_uri)
+    return Respond(
+        problem.response(options.error_format), outcome or _OUTCOMES.get(kind, kind.slug)
+    )
 
 
 def covered(options: Options, method: str, path: str) -> bool:
@@ -175,8 +181,13 @@ def exchange(options: Options, request: Request, key: str) -> Exchange:
                 "The record of this idempotency key cannot be read, so this request was "
                 "not run; retry it later with the same key."
             )
-            problem = Problem(ProblemType.STORE_UNAVAILABLE, detail, retry_after=options.lease)
-            yield Respond(problem.response(options.error_format), "record-undecodable")
+            yield _problem(
+                options,
+                ProblemType.STORE_UNAVAILABLE,
+                detail,
+                retry_after=options.lease,
+                outcome="record-undecodable",
+            )
             return
         except StoreError:
             if options.on_store_error == "fail_open":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from asgiref.sync import async_to_sync, iscoroutinefunction, markcoroutinefunction, sync_to_async
@@ -36,6 +36,7 @@ from idempotency_middleware.protocol import (
     without_key,
 )
 from idempotency_middleware.request import Request
+from idempotency_middleware.scope import default_scope
 from idempotency_middleware.steps import AppResult, Done, Respond
 
 __all__ = ["IdempotencyMiddleware"]
@@ -112,6 +113,15 @@ def _answer(answer: Respond, request: HttpRequest) -> HttpResponseBase:
 
 def _report(prepared: _Keyed, request: Request) -> Report:
     return Report(prepared.options, request, prepared.route)
+
+
+async def _scoped_in_a_thread(prepared: _Keyed, request: Request) -> _Keyed:
+    # A project's scope function may query the ORM (a DRF token's user), which Django
+    # refuses on the event loop: it runs once, in a thread, and its answer stands.
+    if prepared.options.scope is default_scope:
+        return prepared
+    scope = await sync_to_async(prepared.options.scope)(request)
+    return replace(prepared, options=replace(prepared.options, scope=lambda _: scope))
 
 
 def _principal(user: Any) -> str | None:
@@ -222,6 +232,7 @@ class IdempotencyMiddleware:
         auser = getattr(request, "auser", None)
         user = await auser() if auser is not None else getattr(request, "user", None)
         neutral = _with_principal(prepared.request, user)
+        prepared = await _scoped_in_a_thread(prepared, neutral)
         options = prepared.options
         driver = AsyncDriver(
             options.store, exchange(options, neutral, prepared.key), _report(prepared, neutral)

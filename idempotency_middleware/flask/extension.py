@@ -54,7 +54,9 @@ class Idempotency:
       default SQL store below.
     - ``IDEMPOTENCY_HEADER``: the key's header (``Idempotency-Key``).
     - ``IDEMPOTENCY_KEY``: another key source, such as
-      ``keys.from_form("idempotency_key")``; not with ``IDEMPOTENCY_HEADER``.
+      ``keys.from_form("token")``; not with ``IDEMPOTENCY_HEADER``. With neither set, a
+      form post without the header is keyed by its ``idempotency_key`` field (what
+      ``idempotency_key_input()`` renders), and waits for a running duplicate.
     - ``IDEMPOTENCY_METHODS``: the methods covered (``("POST", "PATCH")``).
     - ``IDEMPOTENCY_TTL``: seconds a completed record is kept (86400).
     - ``IDEMPOTENCY_LEASE``: seconds a claim outlives a dead worker (60).
@@ -85,6 +87,8 @@ class Idempotency:
       (:mod:`idempotency_middleware.encryption`).
     - ``IDEMPOTENCY_ERROR_FORMAT``: ``"problem"`` (RFC 9457) or ``"stripe"``, the shape
       of Stripe's API errors for clients built on a Stripe SDK.
+    - ``IDEMPOTENCY_PROBLEM_BASE_URI``: what the ``type`` URI of each problem answer
+      starts with (the docs site's problem pages).
 
     The default store is a :class:`~idempotency_middleware.stores.SQLAlchemyStore` on:
 

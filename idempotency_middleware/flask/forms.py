@@ -28,6 +28,7 @@ def idempotency_key_input(name: str | None = None) -> Markup:
     sends the same one: the first click runs, the others get its answer. The field's
     name is the app's ``IDEMPOTENCY_KEY = keys.from_form(...)`` field, else ``name``
     or ``idempotency_key`` (match the view's ``protect(key=keys.from_form(...))``).
+    With no key source configured, the extension reads ``idempotency_key`` by itself.
     """
     field = name or _field_name()
     return Markup('<input type="hidden" name="{}" value="{}">').format(field, uuid.uuid4())

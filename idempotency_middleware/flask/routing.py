@@ -18,6 +18,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Rule
 
 from idempotency_middleware.errors import ConfigurationError
+from idempotency_middleware.flask.forms import DEFAULT_FIELD
+from idempotency_middleware.keys import from_form
 from idempotency_middleware.options import APP_WIDE, Options
 from idempotency_middleware.stores.memory import MemoryStore
 from idempotency_middleware.wsgi.middleware import protect
@@ -30,6 +32,7 @@ __all__ = ["FlaskMiddleware", "Policies", "Policy", "Target", "check_overrides"]
 Target = TypeVar("Target", bound="Callable[..., Any] | Blueprint")
 
 _EVERY_PATH = ("/", "/{path:path}")
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def check_overrides(options: Mapping[str, Any]) -> None:
@@ -160,7 +163,7 @@ class FlaskMiddleware:
         self.options = options
         self._policies = policies
         self._settings = dict(settings)
-        self._built: dict[int, tuple[Policy, Options]] = {}
+        self._built: dict[tuple[int, bool], tuple[Policy, Options]] = {}
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if str(environ["REQUEST_METHOD"]).upper() not in self.options.methods:
@@ -171,26 +174,42 @@ class FlaskMiddleware:
             return self.wsgi_app(environ, start_response)
         return protect(
             self.wsgi_app,
-            self.options_for(policy),
+            self.options_for(policy, form=self._keyed_by_form(policy, environ)),
             environ,
             start_response,
             principal=lambda env: flask_login_user(self.app, env),
             route=None if rule is None else rule.rule,
         )
 
-    def options_for(self, policy: Policy) -> Options:
-        """The options of views under ``policy`` (built once)."""
-        if policy is _DEFAULT:
+    def _keyed_by_form(self, policy: Policy, environ: WSGIEnvironment) -> bool:
+        # With no key source configured, app-wide or on the view, a form post without
+        # the header is keyed by the hidden input idempotency_key_input() renders.
+        if "key" in policy.options or "header" in policy.options:
+            return False
+        if self._settings["key"] is not None or self._settings["header"] is not None:
+            return False
+        content_type = str(environ.get("CONTENT_TYPE", "")).split(";")[0].strip().lower()
+        return content_type in _FORMS and "HTTP_IDEMPOTENCY_KEY" not in environ
+
+    def options_for(self, policy: Policy, *, form: bool = False) -> Options:
+        """The options of views under ``policy`` (built once); with ``form``, those of a
+        form post keyed by its hidden input."""
+        if policy is _DEFAULT and not form:
             return self.options
-        built = self._built.get(id(policy))
+        built = self._built.get((id(policy), form))
         if built is None:
             settings = dict(self._settings)
+            if form:
+                # A browser shows the answer to the last click: duplicates wait for the
+                # first click's page, where a 409 would be an error page.
+                settings.update(key=from_form(DEFAULT_FIELD), in_flight="wait")
             if "key" in policy.options or "header" in policy.options:
                 # A view's key source replaces the app's, whichever form either takes.
                 settings.update(key=None, header=None)
-            # A decorated view is covered whatever the app's path templates say.
-            settings.update(policy.options, include=(), exclude=())
-            settings["required"] = _EVERY_PATH if policy.required else ()
+            if policy is not _DEFAULT:
+                # A decorated view is covered whatever the app's path templates say.
+                settings.update(policy.options, include=(), exclude=())
+                settings["required"] = _EVERY_PATH if policy.required else ()
             # check_overrides validated the view's options when it was decorated.
-            built = self._built[id(policy)] = (policy, Options.build(**settings))
+            built = self._built[id(policy), form] = (policy, Options.build(**settings))
         return built[1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+# [start:middleware]
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -12,8 +13,6 @@ from starlette.routing import Route
 from idempotency_middleware.asgi import IdempotencyMiddleware
 from idempotency_middleware.stores import Store
 
-__all__ = ["create_app"]
-
 
 async def place_order(request: Request) -> JSONResponse:
     return JSONResponse(await request.json(), 201)
@@ -21,7 +20,6 @@ async def place_order(request: Request) -> JSONResponse:
 
 def create_app(store: Store, origin: str) -> Starlette:
     """An orders API that the web page at ``origin`` calls from the browser."""
-    # [start:middleware]
     middleware = [
         # First in the list is outermost: CORS headers reach the middleware's own
         # answers (409, 422, 503) too, which the browser could not read otherwise.
@@ -34,7 +32,11 @@ def create_app(store: Store, origin: str) -> Starlette:
         ),
         Middleware(IdempotencyMiddleware, store=store),
     ]
-    # [end:middleware]
     return Starlette(
         routes=[Route("/orders", place_order, methods=["POST"])], middleware=middleware
     )
+
+
+# [end:middleware]
+
+__all__ = ["create_app"]

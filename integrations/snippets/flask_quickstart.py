@@ -6,8 +6,6 @@ from typing import Any
 
 from flask import Flask, jsonify, request
 
-from idempotency_middleware.flask import Idempotency
-
 __all__ = ["create_app"]
 
 
@@ -15,6 +13,10 @@ def create_app() -> Flask:
     """An orders API; ``FLASK_IDEMPOTENCY_DATABASE_URI`` in the environment names the
     database of the records (a SQLite file in the instance folder when unset)."""
     # [start:setup]
+    from flask import Flask
+
+    from idempotency_middleware.flask import Idempotency
+
     app = Flask(__name__)
     app.config.from_prefixed_env()
     Idempotency(app)

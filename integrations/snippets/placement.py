@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+# [start:stack]
 from starlette.applications import Starlette
 from starlette.authentication import AuthCredentials, AuthenticationBackend, SimpleUser
 from starlette.middleware import Middleware
@@ -13,8 +14,6 @@ from starlette.routing import Route
 from idempotency_middleware.asgi import IdempotencyMiddleware
 from idempotency_middleware.asgi.types import ASGIApp, Receive, Scope, Send
 from idempotency_middleware.stores import Store
-
-__all__ = ["RateLimit", "TokenAuthentication", "create_app"]
 
 
 class TokenAuthentication(AuthenticationBackend):
@@ -51,7 +50,6 @@ async def place_order(request: Request) -> JSONResponse:
 
 def create_app(store: Store, *, limit: int = 100) -> Starlette:
     """An orders API with authentication, idempotency and a rate limit, in that order."""
-    # [start:stack]
     middleware = [
         Middleware(AuthenticationMiddleware, backend=TokenAuthentication()),
         # Sees scope["user"], so each user's keys are their own; answers a retry
@@ -59,7 +57,11 @@ def create_app(store: Store, *, limit: int = 100) -> Starlette:
         Middleware(IdempotencyMiddleware, store=store),
         Middleware(RateLimit, limit=limit),
     ]
-    # [end:stack]
     return Starlette(
         routes=[Route("/orders", place_order, methods=["POST"])], middleware=middleware
     )
+
+
+# [end:stack]
+
+__all__ = ["RateLimit", "TokenAuthentication", "create_app"]

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-import os
-
 from fastapi import FastAPI
-
-from idempotency_middleware.asgi import IdempotencyMiddleware
-from idempotency_middleware.stores import from_url
 
 __all__ = ["create_app"]
 
 
 def create_app() -> FastAPI:
     """``IDEMPOTENCY_STORE_URL`` names the store, ``IDEMPOTENCY_SECRET`` keys its HMAC."""
-    app = FastAPI()
     # [start:middleware]
+    import os
+
+    from fastapi import FastAPI
+
+    from idempotency_middleware.asgi import IdempotencyMiddleware
+    from idempotency_middleware.stores import from_url
+
+    app = FastAPI()
     app.add_middleware(
         IdempotencyMiddleware,
         store=from_url(os.environ["IDEMPOTENCY_STORE_URL"]),

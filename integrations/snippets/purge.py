@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import sys
 
+# [start:purge]
 from idempotency_middleware.stores import from_url
 
-__all__ = ["main", "purge"]
 
-
-# [start:purge]
 def purge(url: str) -> int:
     """Delete the expired records of the store at ``url``; how many went."""
     store = from_url(url, create_table=False)
@@ -25,6 +23,7 @@ def purge(url: str) -> int:
 
 
 # [end:purge]
+__all__ = ["main", "purge"]
 
 
 def main(argv: list[str]) -> int:

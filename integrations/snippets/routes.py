@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+# [start:routes]
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -9,8 +10,6 @@ from starlette.routing import Route
 
 from idempotency_middleware.asgi import IdempotencyMiddleware
 from idempotency_middleware.stores import Store
-
-__all__ = ["create_app"]
 
 
 async def receive_delivery(request: Request) -> JSONResponse:
@@ -29,7 +28,6 @@ def create_app(store: Store) -> IdempotencyMiddleware:
             Route("/checkout/{cart}", check_out, methods=["POST"]),
         ]
     )
-    # [start:routes]
     return IdempotencyMiddleware(
         app,
         store=store,
@@ -38,4 +36,8 @@ def create_app(store: Store) -> IdempotencyMiddleware:
             "/checkout/{cart}": {"in_flight": "wait", "lease": 120},
         },
     )
-    # [end:routes]
+
+
+# [end:routes]
+
+__all__ = ["create_app"]

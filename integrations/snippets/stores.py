@@ -1,8 +1,12 @@
-"""One store per deployment shape; every worker process must reach the same one."""
+"""One store per deployment shape; every worker process must reach the same one.
+
+Each function holds the lines its page shows, imports included, so each block runs
+pasted alone; the SQLite file lands in the working directory.
+"""
 
 from __future__ import annotations
 
-from idempotency_middleware.stores import MemoryStore, RedisStore, SQLAlchemyStore, Store, from_url
+from idempotency_middleware.stores import Store
 
 __all__ = [
     "cluster_store",
@@ -18,15 +22,19 @@ __all__ = [
 def memory_store() -> Store:
     """Tests and a single process."""
     # [start:memory]
+    from idempotency_middleware.stores import MemoryStore
+
     store = MemoryStore()
     # [end:memory]
     return store
 
 
-def sqlite_store(path: str) -> Store:
+def sqlite_store() -> Store:
     """Several worker processes on one machine."""
     # [start:sqlite]
-    store = SQLAlchemyStore(f"sqlite:///{path}")
+    from idempotency_middleware.stores import SQLAlchemyStore
+
+    store = SQLAlchemyStore("sqlite:///idempotency.db")
     # [end:sqlite]
     return store
 
@@ -34,6 +42,8 @@ def sqlite_store(path: str) -> Store:
 def postgres_store() -> Store:
     """Workers on several machines sharing a PostgreSQL database."""
     # [start:postgres]
+    from idempotency_middleware.stores import SQLAlchemyStore
+
     store = SQLAlchemyStore("postgresql+psycopg://postgres@127.0.0.1:5432/test")
     # [end:postgres]
     return store
@@ -42,6 +52,8 @@ def postgres_store() -> Store:
 def mysql_store() -> Store:
     """The same on MariaDB or MySQL."""
     # [start:mysql]
+    from idempotency_middleware.stores import SQLAlchemyStore
+
     store = SQLAlchemyStore("mysql+pymysql://root@127.0.0.1:3306/test")
     # [end:mysql]
     return store
@@ -50,6 +62,8 @@ def mysql_store() -> Store:
 def redis_store() -> Store:
     """Workers on several machines sharing a Redis server."""
     # [start:redis]
+    from idempotency_middleware.stores import RedisStore
+
     store = RedisStore("redis://127.0.0.1:6379/0", prefix="orders-api:")
     # [end:redis]
     return store
@@ -58,14 +72,21 @@ def redis_store() -> Store:
 def cluster_store() -> Store:
     """A Redis Cluster, named by some of its nodes; the client finds the rest."""
     # [start:cluster]
+    from idempotency_middleware.stores import RedisStore
+
     store = RedisStore("redis+cluster://10.0.0.1:7000,10.0.0.2:7000,10.0.0.3:7000")
     # [end:cluster]
     return store
 
 
-def from_environment(url: str) -> Store:
+def from_environment() -> Store:
     """The store a URL names, so each environment picks its own by configuration."""
     # [start:url]
-    store = from_url(url)  # memory://, sqlite:///..., postgresql+psycopg://..., redis://...
+    import os
+
+    from idempotency_middleware.stores import from_url
+
+    # memory://, sqlite:///..., postgresql+psycopg://..., redis://...
+    store = from_url(os.environ["IDEMPOTENCY_STORE_URL"])
     # [end:url]
     return store

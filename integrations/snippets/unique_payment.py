@@ -7,6 +7,7 @@ the second run finds the payment the first one committed and answers with it.
 
 from __future__ import annotations
 
+# [start:payment]
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from starlette.applications import Starlette
@@ -19,11 +20,8 @@ from idempotency_middleware import Request as IdempotencyRequest
 from idempotency_middleware.asgi import IdempotencyMiddleware
 from idempotency_middleware.stores import Store
 
-__all__ = ["account_scope", "create_app", "payments"]
-
 metadata = sa.MetaData()
 
-# [start:table]
 payments = sa.Table(
     "payments",
     metadata,
@@ -34,7 +32,6 @@ payments = sa.Table(
     # One payment per account and key, whatever happens to the idempotency record.
     sa.UniqueConstraint("account", "request_key"),
 )
-# [end:table]
 
 
 def account_scope(request: IdempotencyRequest) -> str:
@@ -47,7 +44,6 @@ def create_app(store: Store, database_url: str) -> Starlette:
     engine = sa.create_engine(database_url)
     metadata.create_all(engine)
 
-    # [start:handler]
     async def pay(request: Request) -> JSONResponse:
         account = request.headers["X-Account"]
         key = request.headers["Idempotency-Key"]
@@ -67,8 +63,6 @@ def create_app(store: Store, database_url: str) -> Starlette:
             ).one()
         return JSONResponse({"id": payment.id, "amount": payment.amount}, 201)
 
-    # [end:handler]
-
     return Starlette(
         routes=[Route("/payments", pay, methods=["POST"])],
         middleware=[
@@ -77,3 +71,8 @@ def create_app(store: Store, database_url: str) -> Starlette:
             )
         ],
     )
+
+
+# [end:payment]
+
+__all__ = ["account_scope", "create_app", "payments"]

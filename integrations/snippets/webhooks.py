@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+# [start:presets]
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -11,8 +12,6 @@ from idempotency_middleware import presets
 from idempotency_middleware.asgi import IdempotencyMiddleware
 from idempotency_middleware.asgi.types import ASGIApp
 from idempotency_middleware.stores import Store
-
-__all__ = ["create_app"]
 
 
 async def receive(request: Request) -> JSONResponse:
@@ -30,10 +29,13 @@ def create_app(store: Store) -> ASGIApp:
         ]
     )
     app.state.deliveries = []
-    # [start:presets]
     github = presets.github("/webhooks/github")
     stripe = presets.stripe("/webhooks/stripe")
     protected = IdempotencyMiddleware(app, store=store, **github)
     protected = IdempotencyMiddleware(protected, store=store, **stripe)
-    # [end:presets]
     return protected
+
+
+# [end:presets]
+
+__all__ = ["create_app"]

@@ -1,30 +1,35 @@
-"""Any WSGI application, with no framework: wrap it."""
+"""Any WSGI application, with no framework: wrap it.
+
+The block the quick start shows runs pasted alone into an empty file; the SQLite file
+lands in the working directory.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from idempotency_middleware.stores import Store
-from idempotency_middleware.wsgi import IdempotencyMiddleware
-
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from _typeshed.wsgi import WSGIApplication
 
 __all__ = ["create_app"]
 
 
-def create_app(store: Store) -> WSGIApplication:
+def create_app() -> WSGIApplication:
     """A WSGI app that counts the POSTs it runs, behind the middleware."""
-    runs = 0
-
-    def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        nonlocal runs
-        runs += 1
-        start_response("201 Created", [("Content-Type", "text/plain")])
-        return [f"run {runs}".encode()]
-
     # [start:wrap]
-    application = IdempotencyMiddleware(app, store=store)
+    from collections.abc import Callable
+    from itertools import count
+    from typing import Any
+
+    from idempotency_middleware.stores import SQLAlchemyStore
+    from idempotency_middleware.wsgi import IdempotencyMiddleware
+
+    runs = count(1)
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        start_response("201 Created", [("Content-Type", "text/plain")])
+        return [f"run {next(runs)}".encode()]
+
+    application = IdempotencyMiddleware(app, store=SQLAlchemyStore("sqlite:///idempotency.db"))
     # [end:wrap]
     return application

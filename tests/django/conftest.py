@@ -41,7 +41,7 @@ def _configure() -> None:
     values.pop("IDEMPOTENCY_STORE", None)
     values.update(
         ROOT_URLCONF="tests.django.urls",
-        INSTALLED_APPS=[*project.INSTALLED_APPS, "rest_framework"],
+        INSTALLED_APPS=[*project.INSTALLED_APPS, "rest_framework", "rest_framework.authtoken"],
         ORDER_DELAY=0.0,
         PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
         DATABASES={

@@ -17,6 +17,8 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import viewsets
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request as DRFRequest
 from rest_framework.response import Response as DRFResponse
 from rest_framework.views import APIView
@@ -145,3 +147,14 @@ class Things(viewsets.ViewSet):
     def partial_update(self, request: DRFRequest, pk: str) -> DRFResponse:
         calls["drf-update"] += 1
         return DRFResponse({"run": calls["drf-update"]})
+
+
+class TokenOrders(APIView):
+    """DRF's token authentication: the user is known only inside the view."""
+
+    authentication_classes = [TokenAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    def post(self, request: DRFRequest) -> DRFResponse:
+        calls["drf-token"] += 1
+        return DRFResponse({"run": calls["drf-token"], "user": request.user.pk}, status=201)

@@ -14,15 +14,23 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 from werkzeug.test import Client
 
 from idempotency_middleware import ManualClock, StoredResponse
-from idempotency_middleware.asgi.types import ASGIApp, Receive, Scope, Send
+from idempotency_middleware.asgi import IdempotencyMiddleware
+from idempotency_middleware.asgi.types import ASGIApp
 from idempotency_middleware.stores import MemoryStore, RedisStore, SQLAlchemyStore, Store
+from idempotency_middleware.wsgi import IdempotencyMiddleware as WSGIMiddleware
 from integrations.snippets import (
     cors,
     fastapi_quickstart,
     flask_quickstart,
+    metrics,
     observability,
     placement,
     production,
@@ -30,6 +38,7 @@ from integrations.snippets import (
     routes,
     starlette_quickstart,
     stores,
+    testing,
     unique_payment,
     webhooks,
     wsgi_quickstart,
@@ -58,25 +67,38 @@ def _assert_replayed(first: httpx.Response, second: httpx.Response) -> None:
     assert second.headers["idempotent-replayed"] == "true"
 
 
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The working directory a reader runs the quick starts in: their SQLite file goes there."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
 @pytest.mark.parametrize(
     "create_app",
     [fastapi_quickstart.create_app, starlette_quickstart.create_app],
     ids=["fastapi", "starlette"],
 )
-async def test_the_asgi_quick_starts_replay(create_app: Callable[[Store], ASGIApp]) -> None:
-    _assert_replayed(*await _twice(create_app(MemoryStore())))
+async def test_the_asgi_quick_starts_replay(
+    create_app: Callable[[], FastAPI | Starlette], workdir: Path
+) -> None:
+    app = create_app()
+    try:
+        _assert_replayed(*await _twice(app))
+    finally:
+        await app.state.store.aclose()
+        app.state.store.close()
+    assert (workdir / "idempotency.db").is_file()
 
 
-async def test_any_asgi_app_is_wrapped() -> None:
-    runs: list[int] = []
-
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        runs.append(1)
-        await send({"type": "http.response.start", "status": 201, "headers": []})
-        await send({"type": "http.response.body", "body": b"placed"})
-
-    _assert_replayed(*await _twice(starlette_quickstart.wrap(app, MemoryStore())))
-    assert runs == [1]
+async def test_any_asgi_app_is_wrapped(workdir: Path) -> None:
+    app = starlette_quickstart.wrap()
+    assert isinstance(app, IdempotencyMiddleware)
+    try:
+        _assert_replayed(*await _twice(app))
+    finally:
+        await app.options.store.aclose()
+        app.options.store.close()
 
 
 def test_the_flask_quick_start_keeps_records_in_the_configured_database(
@@ -97,38 +119,37 @@ def test_the_flask_quick_start_keeps_records_in_the_configured_database(
         app.extensions["idempotency"].close(app)
 
 
-def test_any_wsgi_app_is_wrapped() -> None:
-    client = Client(wsgi_quickstart.create_app(MemoryStore()))
-    first = client.post("/", headers={"Idempotency-Key": "k"}, buffered=True)
-    second = client.post("/", headers={"Idempotency-Key": "k"}, buffered=True)
+def test_any_wsgi_app_is_wrapped(workdir: Path) -> None:
+    app = wsgi_quickstart.create_app()
+    assert isinstance(app, WSGIMiddleware)
+    client = Client(app)
+    try:
+        first = client.post("/", headers={"Idempotency-Key": "k"}, buffered=True)
+        second = client.post("/", headers={"Idempotency-Key": "k"}, buffered=True)
+    finally:
+        app.options.store.close()
     assert first.get_data() == second.get_data() == b"run 1"
     assert second.headers["Idempotent-Replayed"] == "true"
-
-
-@pytest.fixture
-def sqlite_path(tmp_path: Path) -> str:
-    return str(tmp_path / "idempotency.db")
 
 
 @pytest.mark.parametrize(
     "build",
     [
-        pytest.param(lambda path: stores.memory_store(), id="memory"),
+        pytest.param(stores.memory_store, id="memory"),
         pytest.param(stores.sqlite_store, id="sqlite"),
-        pytest.param(
-            lambda path: stores.postgres_store(), id="postgres", marks=pytest.mark.postgres
-        ),
-        pytest.param(lambda path: stores.mysql_store(), id="mariadb", marks=pytest.mark.mariadb),
-        pytest.param(lambda path: stores.redis_store(), id="redis"),
-        pytest.param(lambda path: stores.from_environment("memory://"), id="url"),
+        pytest.param(stores.postgres_store, id="postgres", marks=pytest.mark.postgres),
+        pytest.param(stores.mysql_store, id="mariadb", marks=pytest.mark.mariadb),
+        pytest.param(stores.redis_store, id="redis"),
+        pytest.param(stores.from_environment, id="url"),
     ],
 )
 async def test_every_store_of_the_choosing_page_serves_the_app(
-    build: Callable[[str], Store], sqlite_path: str
+    build: Callable[[], Store], workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store = build(sqlite_path)
+    monkeypatch.setenv("IDEMPOTENCY_STORE_URL", "memory://")
+    store = build()
     try:
-        _assert_replayed(*await _twice(fastapi_quickstart.create_app(store)))
+        _assert_replayed(*await _twice(testing.create_app(store)))
     finally:
         if isinstance(store, RedisStore):
             store.clear()  # only the keys under the snippet's own prefix
@@ -271,7 +292,11 @@ async def test_outcomes_reach_the_json_log_and_the_counters() -> None:
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     observability.log_as_json(handler)
-    app = observability.create_app(MemoryStore())
+    app = IdempotencyMiddleware(
+        Starlette(routes=[Route("/orders", _echo, methods=["POST"])]),
+        store=MemoryStore(),
+        on_outcome=metrics.record,
+    )
     try:
         first, second = await _twice(app)
     finally:
@@ -282,8 +307,12 @@ async def test_outcomes_reach_the_json_log_and_the_counters() -> None:
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert [line["idempotency_outcome"] for line in lines] == ["executed", "replayed"]
     assert {line["idempotency_route"] for line in lines} == {"/orders"}
-    assert observability.OUTCOMES["executed", "/orders"] >= 1
-    assert observability.OUTCOMES["replayed", "/orders"] >= 1
+    assert metrics.OUTCOMES["executed", "/orders"] >= 1
+    assert metrics.OUTCOMES["replayed", "/orders"] >= 1
+
+
+async def _echo(request: Request) -> JSONResponse:
+    return JSONResponse(await request.json(), 201)
 
 
 @pytest.fixture

@@ -132,3 +132,14 @@ def test_the_hidden_input_is_escaped_and_follows_the_app_wide_form_key(tmp_path:
         quoted = render_template_string("""{{ idempotency_key_input('a"b<') }}""")
     assert re.fullmatch(r'<input type="hidden" name="token" value="[0-9a-f-]{36}">', named)
     assert quoted.startswith('<input type="hidden" name="a&#34;b&lt;" value="')
+
+
+def test_a_form_post_with_the_header_is_keyed_by_the_header(shop: Flask) -> None:
+    client = shop.test_client()
+    header = {"Idempotency-Key": str(uuid.uuid4())}
+    first = client.post("/checkout", data={**ORDER, "idempotency_key": "a"}, headers=header)
+    second = client.post("/checkout", data={**ORDER, "idempotency_key": "b"}, headers=header)
+    assert first.status_code == 200
+    # Another body under the same header key: the header is the key, and the body differs.
+    assert second.status_code == 422
+    assert charges(shop).count() == 1
