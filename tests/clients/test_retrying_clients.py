@@ -3,7 +3,7 @@ a POST whose first attempt fails after the server got it (the connection dropped
 proxy's 503, a client time-out) is retried by the client, the handler runs once, and
 the client gets the original result.
 
-The clients are set up as integrations/snippets/clients.py shows the reader.
+The clients are set up as integrations/snippets/clients_*.py show the reader.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from typing import Any
 import pytest
 import stripe
 
-from integrations.snippets.clients import httpx_client, requests_session, stripe_client
+from integrations.snippets.clients_httpx import httpx_client
+from integrations.snippets.clients_requests import requests_session
+from integrations.snippets.clients_stripe import stripe_client
 from tests.faults.server_app import RunsConfig, environment, runs
 from tests.redis.lossy import LossyProxy
 from tests.support.databases import sqlite_url
