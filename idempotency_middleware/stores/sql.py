@@ -13,7 +13,6 @@ from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Connection, Engine, Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.dml import Delete, Update
@@ -22,8 +21,9 @@ from idempotency_middleware.clock import Clock, system_clock
 from idempotency_middleware.codec import encode_headers
 from idempotency_middleware.errors import ConfigurationError, StoreError
 from idempotency_middleware.records import Claim, Record, RecordState, StoredResponse
+from idempotency_middleware.stores import sql_tables
 from idempotency_middleware.stores.base import RecordCounts, Store
-from idempotency_middleware.stores.sql_connections import DRIVER_ERRORS, Connections, store_error
+from idempotency_middleware.stores.sql_connections import Connections
 from idempotency_middleware.stores.sql_engines import EngineFactory, async_url, is_memory, sync_url
 from idempotency_middleware.stores.sql_statements import (
     PURGE_BATCH,
@@ -115,6 +115,7 @@ class SQLAlchemyStore(Store):
             inline=async_engine is None and is_memory(url),
             operation_timeout=connect_timeout + statement_timeout,
         )
+        self._creation_timeout = connect_timeout + statement_timeout
         if create_table:
             try:
                 self.create_table()
@@ -224,18 +225,9 @@ class SQLAlchemyStore(Store):
     def create_table(self) -> None:
         """Create the records table if it is missing (what ``create_table=True`` does at
         start-up); safe when several workers do it at once."""
-        try:
-            self.table.create(self._connections.engine, checkfirst=True)
-        except sa_exc.DBAPIError as exc:
-            if exc.connection_invalidated:
-                raise store_error(exc) from exc
-            # Another worker created the table between our check and our CREATE.
-            try:
-                self.table.create(self._connections.engine, checkfirst=True)
-            except DRIVER_ERRORS as again:
-                raise store_error(again) from again
-        except DRIVER_ERRORS as exc:
-            raise store_error(exc) from exc
+        sql_tables.create_table(
+            self._connections.engine, self.table, timeout=self._creation_timeout
+        )
 
 
 def _check_durable(
