@@ -52,8 +52,10 @@ class SQLAlchemyStore(Store):
 
     ``connect_timeout`` bounds connecting and waiting for a pooled connection;
     ``statement_timeout`` bounds a statement (PostgreSQL's ``statement_timeout``, the
-    MySQL driver's read and write timeouts, SQLite's busy timeout), and the async face
-    bounds a whole operation by their sum. ``engine_options`` are passed to
+    MySQL driver's read and write timeouts, SQLite's busy timeout), and both faces bound
+    a whole operation by their sum, even against a server that stops answering: the
+    async face stops waiting, the sync face shuts down the connection of a driver
+    without a read timeout (psycopg). ``engine_options`` are passed to
     :func:`~sqlalchemy.create_engine` over the store's own (``connect_args`` merged).
 
     ``durable=False`` relaxes commit durability on PostgreSQL (through psycopg): every

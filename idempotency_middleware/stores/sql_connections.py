@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from idempotency_middleware.errors import ConfigurationError, StoreError
 from idempotency_middleware.stores import forks
 from idempotency_middleware.stores.sql_engines import EngineFactory
+from idempotency_middleware.stores.watchdog import watchdog
 
 __all__ = ["DRIVER_ERRORS", "Connections", "store_error"]
 
@@ -69,7 +70,7 @@ class Connections:
         # operation is safe to repeat: a repeated claim finds its own owner token.
         for last in (False, True):
             try:
-                return _execute(self.engine, operation)
+                return _execute(self.engine, operation, self._operation_timeout)
             except DRIVER_ERRORS as exc:
                 if last or not _dropped(exc):
                     raise store_error(exc) from exc
@@ -165,14 +166,35 @@ def _dropped(exc: BaseException) -> bool:
     return isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
 
 
-def _execute(engine: Engine, operation: Callable[[Connection], _T]) -> _T:
+def _execute(engine: Engine, operation: Callable[[Connection], _T], bound: float) -> _T:
     # Failing to connect is not retried: the error would only come again, later.
     try:
         conn = engine.connect()
     except DRIVER_ERRORS as exc:
         raise store_error(exc) from exc
     with conn:
-        return operation(conn)
+        fd = _socket(conn)
+        if fd is None:  # SQLite, or a driver with read timeouts of its own (PyMySQL)
+            return operation(conn)
+        token = watchdog.arm(fd, bound)
+        try:
+            result = operation(conn)
+        except BaseException as exc:
+            fired = watchdog.disarm(token)
+            if fired:
+                conn.invalidate()
+            if fired and isinstance(exc, DRIVER_ERRORS):
+                raise StoreError(f"the database did not answer within {bound:g} s") from exc
+            raise
+        if watchdog.disarm(token):
+            conn.invalidate()  # answered just as its socket was shut down
+        return result
+
+
+def _socket(conn: Connection) -> int | None:
+    """The socket of the driver's connection, where the driver tells it (psycopg)."""
+    fileno = getattr(conn.connection.dbapi_connection, "fileno", None)
+    return None if fileno is None else int(fileno())
 
 
 async def _aexecute(engine: AsyncEngine, operation: Callable[[Connection], _T]) -> _T:
