@@ -257,7 +257,9 @@ class RedisStore(Store):
         # The clients the store built open anew in the child; those you pass are yours
         # (redis-py's sync pools reset themselves in a child). The lock may have been
         # held by another thread of the parent at the fork.
-        forks.inherit(self._sync_client, *self._async_clients.values())
+        if self._sync_client is not None:
+            forks.inherit(self._sync_client)
+        forks.inherit(*self._async_clients.values())
         self._sync_client = None
         self._async_clients = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
