@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import contextvars
 import math
-import os
 import threading
 import time
 import weakref
@@ -25,6 +24,7 @@ from dataclasses import dataclass, field
 from idempotency_middleware.errors import StoreError
 from idempotency_middleware.events import log_outcome
 from idempotency_middleware.steps import CompleteStep
+from idempotency_middleware.stores import forks
 from idempotency_middleware.stores.base import Store
 
 __all__ = ["AsyncRenewer", "Held", "SyncRenewer", "async_renewer", "sync_renewer"]
@@ -61,6 +61,7 @@ class AsyncRenewer:
         self._held: set[Held] = set()
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        forks.register(self)
 
     def hold(
         self,
@@ -87,6 +88,11 @@ class AsyncRenewer:
     def drop(self, held: Held) -> None:
         """Stop renewing: the handler is done, its record about to be completed or released."""
         self._held.discard(held)
+
+    def after_fork(self) -> None:
+        # The parent's claims are the parent's to renew; its task does not run here.
+        self._held = set()
+        self._task = None
 
     async def _run(self) -> None:
         while self._held:
@@ -122,11 +128,17 @@ class SyncRenewer:
     """Renews the claims held by the threads of one process, from one daemon thread."""
 
     def __init__(self) -> None:
+        self.after_fork()
+        forks.register(self)
+
+    def after_fork(self) -> None:
+        """Start afresh (in a forked child too): no claims, no thread, a lock nobody holds.
+        The parent's claims are the parent's to renew, its thread does not exist here, and
+        its lock may have been held by that thread at the fork."""
         self._held: set[Held] = set()
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._thread: threading.Thread | None = None
-        self._pid = 0
         self._waiting = math.inf
         """How long the thread's current wait lasts; infinite until it starts."""
 
@@ -143,9 +155,7 @@ class SyncRenewer:
         held = Held(store, key, owner, lease, completion)
         with self._lock:
             self._held.add(held)
-            # A forked worker inherits the renewer but not its thread.
-            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
-                self._pid = os.getpid()
+            if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._run, name="idempotency-renewer", daemon=True
                 )

@@ -29,6 +29,7 @@ from idempotency_middleware.clock import Clock
 from idempotency_middleware.codec import encode_headers
 from idempotency_middleware.errors import ConfigurationError, StoreError
 from idempotency_middleware.records import Claim, Record, RecordState, StoredResponse
+from idempotency_middleware.stores import forks
 from idempotency_middleware.stores.base import RecordCounts, Store
 from idempotency_middleware.stores.redis_clients import AsyncClient, SyncClient, from_url, twin
 from idempotency_middleware.stores.redis_scripts import (
@@ -131,6 +132,7 @@ class RedisStore(Store):
         self._lock = threading.Lock()
         self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncClient]
         self._async_clients = weakref.WeakKeyDictionary()
+        forks.register(self)
 
     @property
     def prefix(self) -> str:
@@ -250,6 +252,17 @@ class RedisStore(Store):
                 await client.aclose()
             except _DRIVER_ERRORS as exc:
                 raise _store_error(exc) from exc
+
+    def after_fork(self) -> None:
+        # The clients the store built open anew in the child; those you pass are yours
+        # (redis-py's sync pools reset themselves in a child). The lock may have been
+        # held by another thread of the parent at the fork.
+        if self._sync_client is not None:
+            forks.inherit(self._sync_client)
+        forks.inherit(*self._async_clients.values())
+        self._sync_client = None
+        self._async_clients = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
 
     def _arguments(self, script: Script, key: str, args: tuple[Any, ...]) -> tuple[Any, ...]:
         now = "" if self._clock is None else round(self._clock() * 1000)

@@ -25,9 +25,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any, NamedTuple
 
-from idempotency_middleware.codec import FORMAT_VERSION, decode_headers
+from idempotency_middleware.codec import FORMAT_VERSION, decode_response
 from idempotency_middleware.errors import RecordDecodeError, StoreError
-from idempotency_middleware.records import Claim, Record, RecordState, StoredResponse
+from idempotency_middleware.records import Claim, Record, RecordState
 
 __all__ = ["CLAIM", "COMPLETE", "GET", "RELEASE", "RENEW", "Script", "claimed", "standing"]
 
@@ -181,7 +181,7 @@ def _record(rest: list[Any]) -> Record | None:
         if record_state is RecordState.COMPLETED and status is not None:
             if headers is None or body is None:
                 raise ValueError("it is replayable but lacks its response")
-            response = StoredResponse(int(status), decode_headers(headers), bytes(body))
+            response = decode_response(status, headers, body)
         return Record(record_state, _text(fingerprint), _text(owner), int(ends) / 1000, response)
     except (ValueError, TypeError) as exc:
         raise RecordDecodeError(f"stored record cannot be decoded: {exc}") from exc

@@ -8,14 +8,11 @@ same statements from :mod:`~idempotency_middleware.stores.sql_statements`.
 
 from __future__ import annotations
 
-import asyncio
-import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Connection, Engine, Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.dml import Delete, Update
@@ -24,7 +21,9 @@ from idempotency_middleware.clock import Clock, system_clock
 from idempotency_middleware.codec import encode_headers
 from idempotency_middleware.errors import ConfigurationError, StoreError
 from idempotency_middleware.records import Claim, Record, RecordState, StoredResponse
+from idempotency_middleware.stores import sql_tables
 from idempotency_middleware.stores.base import RecordCounts, Store
+from idempotency_middleware.stores.sql_connections import Connections
 from idempotency_middleware.stores.sql_engines import EngineFactory, async_url, is_memory, sync_url
 from idempotency_middleware.stores.sql_statements import (
     PURGE_BATCH,
@@ -35,10 +34,6 @@ from idempotency_middleware.stores.sql_statements import (
 )
 
 __all__ = ["SQLAlchemyStore", "idempotency_records", "make_table"]
-
-_T = TypeVar("_T")
-
-_DRIVER_ERRORS = (sa_exc.SQLAlchemyError, OSError)
 
 
 class SQLAlchemyStore(Store):
@@ -57,8 +52,10 @@ class SQLAlchemyStore(Store):
 
     ``connect_timeout`` bounds connecting and waiting for a pooled connection;
     ``statement_timeout`` bounds a statement (PostgreSQL's ``statement_timeout``, the
-    MySQL driver's read and write timeouts, SQLite's busy timeout), and the async face
-    bounds a whole operation by their sum. ``engine_options`` are passed to
+    MySQL driver's read and write timeouts, SQLite's busy timeout), and both faces bound
+    a whole operation by their sum, even against a server that stops answering: the
+    async face stops waiting, the sync face shuts down the connection of a driver
+    without a read timeout (psycopg). ``engine_options`` are passed to
     :func:`~sqlalchemy.create_engine` over the store's own (``connect_args`` merged).
 
     ``durable=False`` relaxes commit durability on PostgreSQL (through psycopg): every
@@ -100,27 +97,27 @@ class SQLAlchemyStore(Store):
     ) -> None:
         _check_durable(durable, url_or_engine, async_engine)
         self._clock = clock
-        self._operation_timeout = connect_timeout + statement_timeout
-        self._engines = EngineFactory(
-            connect_timeout, statement_timeout, engine_options or {}, durable
-        )
-        self._own_engine: Engine | None = None
-        self._engine: Engine
+        factory = EngineFactory(connect_timeout, statement_timeout, engine_options or {}, durable)
+        engine: Engine
         if isinstance(url_or_engine, Engine):
             url = url_or_engine.url
-            self._engine = url_or_engine.execution_options(isolation_level="AUTOCOMMIT")
+            engine = url_or_engine.execution_options(isolation_level="AUTOCOMMIT")
         else:
             url = sync_url(url_or_engine)
-            self._engine = self._own_engine = self._engines.sync(url)
+            engine = factory.sync(url)
         self.table = make_table(sa.MetaData(), table_name, schema)
         """The records table, for completing a record inside your own transaction."""
-        self._statements = Statements(self.table, self._engine.dialect.name)
-        self._async_engine_given = async_engine
-        self._async_engines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncEngine]
-        self._async_engines = weakref.WeakKeyDictionary()
-        self._abandoned: set[asyncio.Task[Any]] = set()
-        self._async_url = None if async_engine else async_url(url)
-        self._async_inline = async_engine is None and is_memory(url)
+        self._statements = Statements(self.table, engine.dialect.name)
+        self._connections = Connections(
+            engine,
+            own=not isinstance(url_or_engine, Engine),
+            factory=factory,
+            async_engine=async_engine,
+            async_url=None if async_engine else async_url(url),
+            inline=async_engine is None and is_memory(url),
+            operation_timeout=connect_timeout + statement_timeout,
+        )
+        self._creation_timeout = connect_timeout + statement_timeout
         if create_table:
             try:
                 self.create_table()
@@ -130,77 +127,71 @@ class SQLAlchemyStore(Store):
 
     def claim(self, key: str, owner: str, fingerprint: str, lease: float) -> Claim:
         now = self._clock()
-        row = self._run(partial(self._claim, _claim_params(key, owner, fingerprint, now, lease)))
+        row = self._connections.run(
+            partial(self._claim, _claim_params(key, owner, fingerprint, now, lease))
+        )
         return _claim_outcome(row, owner, now)
 
     def complete(self, key: str, owner: str, response: StoredResponse | None, ttl: float) -> bool:
         params = _complete_params(key, owner, response, self._clock() + ttl)
-        return self._run(partial(_count, self._statements.complete, params)) == 1
+        return self._connections.run(partial(_count, self._statements.complete, params)) == 1
 
     def renew(self, key: str, owner: str, lease: float) -> bool:
         params = {"p_key": key, "p_owner": owner, "p_expires_at": self._clock() + lease}
-        return self._run(partial(_count, self._statements.renew, params)) == 1
+        return self._connections.run(partial(_count, self._statements.renew, params)) == 1
 
     def release(self, key: str, owner: str) -> bool:
         params = {"p_key": key, "p_owner": owner}
-        return self._run(partial(_count, self._statements.release, params)) == 1
+        return self._connections.run(partial(_count, self._statements.release, params)) == 1
 
     def get(self, key: str) -> Record | None:
-        row = self._run(partial(self._get, {"p_key": key, "p_now": self._clock()}))
+        row = self._connections.run(partial(self._get, {"p_key": key, "p_now": self._clock()}))
         return None if row is None else to_record(row)
 
     async def aclaim(self, key: str, owner: str, fingerprint: str, lease: float) -> Claim:
         now = self._clock()
         params = _claim_params(key, owner, fingerprint, now, lease)
-        row = await self._arun(partial(self._claim, params))
+        row = await self._connections.arun(partial(self._claim, params))
         return _claim_outcome(row, owner, now)
 
     async def acomplete(
         self, key: str, owner: str, response: StoredResponse | None, ttl: float
     ) -> bool:
         params = _complete_params(key, owner, response, self._clock() + ttl)
-        return await self._arun(partial(_count, self._statements.complete, params)) == 1
+        return await self._connections.arun(partial(_count, self._statements.complete, params)) == 1
 
     async def arenew(self, key: str, owner: str, lease: float) -> bool:
         params = {"p_key": key, "p_owner": owner, "p_expires_at": self._clock() + lease}
-        return await self._arun(partial(_count, self._statements.renew, params)) == 1
+        return await self._connections.arun(partial(_count, self._statements.renew, params)) == 1
 
     async def arelease(self, key: str, owner: str) -> bool:
         params = {"p_key": key, "p_owner": owner}
-        return await self._arun(partial(_count, self._statements.release, params)) == 1
+        return await self._connections.arun(partial(_count, self._statements.release, params)) == 1
 
     async def aget(self, key: str) -> Record | None:
-        row = await self._arun(partial(self._get, {"p_key": key, "p_now": self._clock()}))
+        row = await self._connections.arun(
+            partial(self._get, {"p_key": key, "p_now": self._clock()})
+        )
         return None if row is None else to_record(row)
 
     def purge(self) -> int:
-        return self._run(partial(self._purge, self._clock()))
+        return self._connections.run(partial(self._purge, self._clock()))
 
     def forget(self, key: str) -> bool:
-        return self._run(partial(_count, self._statements.forget, {"p_key": key})) == 1
+        return self._connections.run(partial(_count, self._statements.forget, {"p_key": key})) == 1
 
     def stats(self) -> RecordCounts:
-        in_progress, completed, expired = self._run(partial(self._stats, self._clock()))
+        in_progress, completed, expired = self._connections.run(partial(self._stats, self._clock()))
         return RecordCounts(int(in_progress), int(completed), int(expired))
 
     def clear(self) -> None:
-        self._run(partial(_count, self._statements.clear, {}))
+        self._connections.run(partial(_count, self._statements.clear, {}))
 
     def close(self) -> None:
-        if self._own_engine is not None:
-            self._own_engine.dispose()
+        self._connections.close()
 
     async def aclose(self) -> None:
-        loop = asyncio.get_running_loop()
-        abandoned = [task for task in self._abandoned if task.get_loop() is loop]
-        if abandoned:
-            await asyncio.wait(abandoned)
-        engine = self._async_engines.pop(loop, None)
-        if engine is not None:
-            try:
-                await engine.dispose()
-            except _DRIVER_ERRORS as exc:
-                raise _store_error(exc) from exc
+        await self._connections.aclose()
 
     def _claim(self, params: dict[str, Any], conn: Connection) -> Row[Any]:
         statements = self._statements
@@ -236,89 +227,9 @@ class SQLAlchemyStore(Store):
     def create_table(self) -> None:
         """Create the records table if it is missing (what ``create_table=True`` does at
         start-up); safe when several workers do it at once."""
-        try:
-            self.table.create(self._engine, checkfirst=True)
-        except sa_exc.DBAPIError as exc:
-            if exc.connection_invalidated:
-                raise _store_error(exc) from exc
-            # Another worker created the table between our check and our CREATE.
-            try:
-                self.table.create(self._engine, checkfirst=True)
-            except _DRIVER_ERRORS as again:
-                raise _store_error(again) from again
-        except _DRIVER_ERRORS as exc:
-            raise _store_error(exc) from exc
-
-    def _run(self, operation: Callable[[Connection], _T]) -> _T:
-        try:
-            return _execute(self._engine, operation)
-        except sa_exc.DBAPIError as exc:
-            if not exc.connection_invalidated:
-                raise _store_error(exc) from exc
-        except _DRIVER_ERRORS as exc:
-            raise _store_error(exc) from exc
-        # The server dropped a pooled connection (restart, idle timeout); the pool has
-        # discarded the connections as old as it, so one more try gets a fresh one. Every
-        # operation is safe to repeat: a repeated claim finds its own owner token.
-        try:
-            return _execute(self._engine, operation)
-        except _DRIVER_ERRORS as exc:
-            raise _store_error(exc) from exc
-
-    async def _arun(self, operation: Callable[[Connection], _T]) -> _T:
-        if self._async_inline:
-            return self._run(operation)
-        task = asyncio.ensure_future(self._arun_on(self._async_engine(), operation))
-        try:
-            done, _ = await asyncio.wait({task}, timeout=self._operation_timeout)
-        except asyncio.CancelledError:
-            self._abandon(task)
-            raise
-        if done:
-            return task.result()
-        self._abandon(task)
-        raise StoreError(f"the database did not answer within {self._operation_timeout:g} s")
-
-    def _abandon(self, task: asyncio.Task[Any]) -> None:
-        # Cancelled but not awaited, unlike wait_for does: psycopg takes up to ten more
-        # seconds to give up on a cancelled query (it asks the server to cancel it, then
-        # waits for the end). aclose() waits for what is left.
-        task.cancel()
-        self._abandoned.add(task)
-        task.add_done_callback(self._settled)
-
-    def _settled(self, task: asyncio.Task[Any]) -> None:
-        self._abandoned.discard(task)
-        if not task.cancelled():
-            task.exception()  # the caller has had its answer; this keeps asyncio quiet
-
-    async def _arun_on(self, engine: AsyncEngine, operation: Callable[[Connection], _T]) -> _T:
-        # The same retry as in _run.
-        try:
-            return await _aexecute(engine, operation)
-        except sa_exc.DBAPIError as exc:
-            if not exc.connection_invalidated:
-                raise _store_error(exc) from exc
-        except _DRIVER_ERRORS as exc:
-            raise _store_error(exc) from exc
-        try:
-            return await _aexecute(engine, operation)
-        except _DRIVER_ERRORS as exc:
-            raise _store_error(exc) from exc
-
-    def _async_engine(self) -> AsyncEngine:
-        if self._async_engine_given is not None:
-            return self._async_engine_given
-        if self._async_url is None:
-            raise ConfigurationError(
-                f"SQLAlchemyStore cannot derive an async driver from "
-                f"{self._engine.url.drivername!r}: pass async_engine"
-            )
-        loop = asyncio.get_running_loop()
-        engine = self._async_engines.get(loop)
-        if engine is None:
-            engine = self._async_engines[loop] = self._engines.asynchronous(self._async_url)
-        return engine
+        sql_tables.create_table(
+            self._connections.engine, self.table, timeout=self._creation_timeout
+        )
 
 
 def _check_durable(
@@ -340,27 +251,6 @@ def _check_durable(
             f"SQLAlchemyStore durable=False applies to PostgreSQL through psycopg "
             f"(postgresql+psycopg://), not to {url.drivername!r}"
         )
-
-
-def _execute(engine: Engine, operation: Callable[[Connection], _T]) -> _T:
-    # Failing to connect is not retried: the error would only come again, later.
-    try:
-        conn = engine.connect()
-    except _DRIVER_ERRORS as exc:
-        raise _store_error(exc) from exc
-    with conn:
-        return operation(conn)
-
-
-async def _aexecute(engine: AsyncEngine, operation: Callable[[Connection], _T]) -> _T:
-    try:
-        conn = await engine.connect().start()
-    except _DRIVER_ERRORS as exc:
-        raise _store_error(exc) from exc
-    try:
-        return await conn.run_sync(operation)
-    finally:
-        await conn.close()
 
 
 def _claim_params(
@@ -397,10 +287,3 @@ def _complete_params(
 
 def _count(statement: Update | Delete, params: dict[str, Any], conn: Connection) -> int:
     return conn.execute(statement, params).rowcount
-
-
-def _store_error(exc: BaseException) -> StoreError:
-    # The driver's own message: SQLAlchemy's would repeat the statement and, on engines
-    # without hide_parameters, its parameters, response bodies included.
-    cause = exc.orig if isinstance(exc, sa_exc.DBAPIError) and exc.orig is not None else exc
-    return StoreError(f"SQL store error: {type(cause).__name__}: {cause}")

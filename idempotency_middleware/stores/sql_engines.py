@@ -8,6 +8,7 @@ unreachable server turns into a prompt ``store-unavailable`` rather than a hung 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -77,11 +78,11 @@ class EngineFactory:
 
     def sync(self, url: URL) -> Engine:
         """A sync engine for ``url``."""
-        return _create(sa.create_engine, url, self._options(url))
+        return _create(sa.create_engine, url, self._options(url), self.statement_timeout)
 
     def asynchronous(self, url: URL) -> AsyncEngine:
         """An async engine for ``url``; its pooled connections belong to one event loop."""
-        return _create(create_async_engine, url, self._options(url))
+        return _create(create_async_engine, url, self._options(url), self.statement_timeout)
 
     def _options(self, url: URL) -> dict[str, Any]:
         driver = url.get_driver_name()
@@ -128,7 +129,7 @@ class EngineFactory:
         return options
 
 
-def _create(factory: Callable[..., _T], url: URL, options: dict[str, Any]) -> _T:
+def _create(factory: Callable[..., _T], url: URL, options: dict[str, Any], busy: float) -> _T:
     try:
         engine = factory(url, **options)
     except (sa_exc.ArgumentError, ImportError, TypeError) as exc:
@@ -137,14 +138,33 @@ def _create(factory: Callable[..., _T], url: URL, options: dict[str, Any]) -> _T
         ) from exc
     sync_engine = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
     if url.get_backend_name() == "sqlite" and not is_memory(url):
-        event.listen(sync_engine, "connect", _use_wal)
+        event.listen(sync_engine, "connect", _wal_mode(busy))
     return engine
 
 
-def _use_wal(dbapi_connection: Any, _record: Any) -> None:
-    # Readers and the writer of several processes proceed side by side in WAL mode.
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("PRAGMA journal_mode=WAL")
-    finally:
-        cursor.close()
+def _wal_mode(busy: float) -> Callable[[Any, Any], None]:
+    """A connect listener that puts the file in WAL mode, waiting up to ``busy`` seconds
+    for the other connections to let it."""
+
+    def use_wal(dbapi_connection: Any, _record: Any) -> None:
+        # Readers and the writer of several processes proceed side by side in WAL mode.
+        # Switching a fresh file to it needs the file to itself, and while another worker
+        # writes there SQLite answers "database is locked" at once, whatever its busy
+        # timeout. Once the file is in WAL mode, the statement takes no lock.
+        deadline = time.monotonic() + busy
+        pause = 0.005
+        cursor = dbapi_connection.cursor()
+        try:
+            while True:
+                try:
+                    cursor.execute("PRAGMA journal_mode=WAL")
+                    return
+                except Exception as exc:
+                    if "locked" not in str(exc) or time.monotonic() >= deadline:
+                        raise
+                time.sleep(pause)
+                pause = min(pause * 2, 0.1)
+        finally:
+            cursor.close()
+
+    return use_wal

@@ -259,7 +259,7 @@ def test_record_is_one_hash_under_the_prefix(direct: redis.Redis) -> None:
         ("e", b"soon", "invalid literal"),
         ("o", None, "a field holds None"),
         ("h", b"not json", "headers cannot be decoded"),
-        ("st", b"created", "invalid literal"),
+        ("st", b"created", "is not a number"),
         ("b", None, "lacks its response"),
     ],
 )

@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -170,10 +170,13 @@ def running_gunicorn(
     workers: int = 4,
     timeout: float = 60,
     cwd: Path = ROOT,
+    worker_class: str = "sync",
+    options: Sequence[str] = (),
 ) -> Iterator[Server]:
     """Serve the WSGI app of gunicorn app spec ``app`` (``"module:factory()"``) with
-    ``workers`` sync worker processes on 127.0.0.1, until the block ends. ``env`` is added
-    to the environment of the workers (the way to configure the factory); the server's
+    ``workers`` worker processes of ``worker_class`` on 127.0.0.1, until the block ends.
+    ``env`` is added to the environment of the workers (the way to configure the
+    factory); ``options`` are more command-line options (``--preload``); the server's
     output goes to ``log_path``. ``app`` is imported from ``cwd``: this repository, or a
     project a test created elsewhere."""
     command = [
@@ -186,12 +189,13 @@ def running_gunicorn(
         "--workers",
         str(workers),
         "--worker-class",
-        "sync",
+        worker_class,
         "--log-level",
         "info",
         "--graceful-timeout",
         "5",
         *_gunicorn_control_socket_off(),
+        *options,
     ]
     with log_path.open("wb") as log:
         process = subprocess.Popen(
