@@ -114,6 +114,9 @@ def bench(session: nox.Session) -> None:
         # The peers, from PyPI; not asgi-idempotency-header[redis], which pins redis<5.
         "asgi-idempotency-header==0.2.0",
         "idemkit==1.0.2",
+        "fastapi-idempotency-key==0.1.1",
+        "fastidempotent==0.1.0",
+        "pyidempotent==0.1.0",
         "asyncpg>=0.29",
     )
     session.run("python", "-m", "benchmarks", *session.posargs)
