@@ -8,7 +8,6 @@ release) and receives their results, like the state machine of h11.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +44,10 @@ __all__ = [
 
 _FIRST_POLL = 0.01
 _MAX_POLL = 0.2
+_POLL_HINT = 1
+"""Retry-After of a 409 in progress, in seconds. Not the lease left: retrying clients
+(urllib3, httpx-retries) sleep that long, and the original usually ends much sooner.
+RFC 9110 delay-seconds are whole and a lease never has less than a second to matter."""
 
 
 @dataclass(frozen=True)
@@ -187,8 +190,8 @@ def exchange(options: Options, request: Request, key: str) -> Exchange:
             yield answer
             return
         assert claim.record is not None
-        lease_left = claim.record.expires_at - claim.now
         if options.in_flight == "wait":
+            lease_left = claim.record.expires_at - claim.now
             deadline = claim.now + options.wait_timeout if deadline is None else deadline
             if claim.now < deadline:
                 yield Sleep(max(0.001, min(poll, deadline - claim.now, lease_left)))
@@ -198,7 +201,7 @@ def exchange(options: Options, request: Request, key: str) -> Exchange:
             ProblemType.REQUEST_IN_PROGRESS,
             "A request with this idempotency key is still running; retry after the "
             "number of seconds in Retry-After to get its response.",
-            retry_after=max(1.0, math.ceil(lease_left)),
+            retry_after=_POLL_HINT,
         )
         return
     result: AppResult = yield Execute(protected=True, outcome="executed")
