@@ -144,11 +144,20 @@ def _answer_standing(options: Options, claim: Claim, fingerprint: str) -> Respon
         if record.response is None:
             return _problem(
                 ProblemType.RESPONSE_NOT_REPLAYABLE,
-                "The original request ran and succeeded, but its response was too large "
-                "or streamed and was not stored; do not retry it, fetch the result instead.",
+                "The original request ran and answered, but its response was too large to "
+                "store or was cut short; do not retry it, fetch the result instead.",
             )
         return Respond(replay(record.response), "replayed")
     return None
+
+
+def _releases(options: Options, result: AppResult) -> bool:
+    """True if the app's result frees the key for a retry to run (SEMANTICS 5 and 6)."""
+    if not is_storable(result.status, options.not_stored):
+        return True
+    # Once its status line went out the handler ran and answered: a retry must not run
+    # it again, even if the body was then cut short.
+    return result.raised and not result.started
 
 
 def exchange(options: Options, request: Request, key: str) -> Exchange:
@@ -205,7 +214,7 @@ def exchange(options: Options, request: Request, key: str) -> Exchange:
         )
         return
     result: AppResult = yield Execute(protected=True, outcome="executed")
-    if result.raised or not is_storable(result.status, options.not_stored):
+    if _releases(options, result):
         try:
             held = yield ReleaseStep(scope_key, owner)
         except StoreError:
@@ -213,8 +222,10 @@ def exchange(options: Options, request: Request, key: str) -> Exchange:
             return
         yield Done("released" if held else "lease-lost")
         return
+    # A response cut short (the client left, the stream failed) is not replayable.
+    response = None if result.raised else result.response
     try:
-        held = yield CompleteStep(scope_key, owner, result.response, options.ttl)
+        held = yield CompleteStep(scope_key, owner, response, options.ttl)
     except StoreError:
         yield Done("completion-failed")
         return

@@ -194,7 +194,9 @@ class IdempotencyMiddleware:
         async def finish(raised: bool) -> None:
             nonlocal finished
             finished = True
-            result = AppResult(capture.status, capture.headers, raised, capture.stored())
+            result = AppResult(
+                capture.status, capture.headers, raised, capture.stored(), started=capture.started
+            )
             if self._shield:
                 await _shielded(driver.finish(result))
             else:
@@ -216,7 +218,8 @@ class IdempotencyMiddleware:
                 except OSError as exc:
                     client_gone = exc
             # A client that left releases nothing (SEMANTICS 5): let the app finish the
-            # response so it is stored, unless it is too large to store anyway.
+            # response so it is stored, unless it is too large to store anyway (then
+            # the record completes without a body).
             if client_gone is not None and (capture.overflowed or finished):
                 raise client_gone
 

@@ -55,6 +55,8 @@ class Recording:
         self._afinish = afinish
         self._left: int | None = None
         self.finished = False
+        self.started = False
+        """The server has begun sending the streamed body, so its status line is out."""
 
     def start(self, response: HttpResponseBase) -> None:
         headers = tuple(
@@ -93,7 +95,7 @@ class Recording:
             return None
         self.finished = True
         copy = self._copy
-        return AppResult(copy.status, copy.headers, raised, copy.stored())
+        return AppResult(copy.status, copy.headers, raised, copy.stored(), self.started)
 
     def finish(self, raised: bool) -> None:
         """Complete the record (or release it, if ``raised``), once."""
@@ -151,6 +153,8 @@ def _relay(chunks: Iterator[bytes], recording: Recording) -> Generator[bytes, No
         for chunk in chunks:
             if recording.body(chunk):
                 recording.finish(raised=False)
+            # A WSGI server sends the status line with the first body bytes.
+            recording.started = True
             yield chunk
     except GeneratorExit:
         _drain(chunks, recording)
@@ -164,6 +168,9 @@ def _relay(chunks: Iterator[bytes], recording: Recording) -> Generator[bytes, No
 
 
 async def _arelay(chunks: AsyncIterator[bytes], recording: Recording) -> AsyncIterator[bytes]:
+    # Django's ASGI handler sends the status line before it iterates the body; a
+    # disconnect then cancels the iteration, which must not release the key.
+    recording.started = True
     try:
         async for chunk in chunks:
             if recording.body(chunk):
@@ -180,7 +187,7 @@ async def _arelay(chunks: AsyncIterator[bytes], recording: Recording) -> AsyncIt
 
 # The server stopped before the end: the client left. SEMANTICS 5: that releases
 # nothing, so the rest of the body is produced to be stored, unless it is too large to
-# store anyway (then the claim is released, as by the other adapters).
+# store anyway (then the record completes without a body, as by the other adapters).
 
 
 def _drain(chunks: Iterator[bytes], recording: Recording) -> None:
