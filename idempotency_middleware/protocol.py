@@ -155,6 +155,9 @@ def _releases(options: Options, result: AppResult) -> bool:
     """True if the app's result frees the key for a retry to run (SEMANTICS 5 and 6)."""
     if not is_storable(result.status, options.not_stored):
         return True
+    # Nothing ran, as with Stripe: the corrected request may reuse the key.
+    if result.rejected and not options.store_validation_errors:
+        return True
     # Once its status line went out the handler ran and answered: a retry must not run
     # it again, even if the body was then cut short.
     return result.raised and not result.started

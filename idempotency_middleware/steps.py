@@ -125,7 +125,9 @@ class AppResult:
     ``raised`` is True when the app raised or ended without a complete response;
     ``response`` is None when the body outgrew the capture limit. ``started`` is True
     once the response's status line went out: the handler ran and answered, so the
-    record is completed even if the body was then cut short (SEMANTICS 5).
+    record is completed even if the body was then cut short (SEMANTICS 5). ``rejected``
+    is True when the framework refused the request before the handler ran (request
+    validation).
     """
 
     status: int
@@ -133,3 +135,4 @@ class AppResult:
     raised: bool
     response: StoredResponse | None
     started: bool = False
+    rejected: bool = False

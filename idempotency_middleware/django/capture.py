@@ -57,6 +57,7 @@ class Recording:
         self.finished = False
         self.started = False
         """The server has begun sending the streamed body, so its status line is out."""
+        self.rejected = False
 
     def start(self, response: HttpResponseBase) -> None:
         headers = tuple(
@@ -64,6 +65,11 @@ class Recording:
             for name, value in response.items()
         )
         self._copy.start(response.status_code, headers)
+        # Django REST framework marks the response of an exception it handled; its 400s
+        # are ValidationError and ParseError, raised before the view did its work.
+        self.rejected = (
+            getattr(response, "exception", False) is True and response.status_code == 400
+        )
         length = response.get("Content-Length")
         self._left = int(length) if length is not None and length.isdigit() else None
 
@@ -95,7 +101,9 @@ class Recording:
             return None
         self.finished = True
         copy = self._copy
-        return AppResult(copy.status, copy.headers, raised, copy.stored(), self.started)
+        return AppResult(
+            copy.status, copy.headers, raised, copy.stored(), self.started, self.rejected
+        )
 
     def finish(self, raised: bool) -> None:
         """Complete the record (or release it, if ``raised``), once."""

@@ -19,6 +19,8 @@ urlpatterns = [
     path("cbv/exempt-dispatch", views.ExemptDispatch.as_view()),
     path("cbv/required-post", views.RequiredPost.as_view()),
     path("drf/view", views.RequiredAPIView.as_view()),
+    path("drf/orders", views.ValidatedOrders.as_view()),
+    path("drf/refunds", views.RefusedRefunds.as_view()),
     path("drf/things", views.Things.as_view({"post": "create"})),
     path("drf/things/<str:pk>", views.Things.as_view({"patch": "partial_update"})),
 ]
