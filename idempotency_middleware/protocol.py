@@ -45,9 +45,9 @@ __all__ = [
 _FIRST_POLL = 0.01
 _MAX_POLL = 0.2
 _POLL_HINT = 1
-"""Retry-After of a 409 in progress, in seconds. Not the lease left: retrying clients
-(urllib3, httpx-retries) sleep that long, and the original usually ends much sooner.
-RFC 9110 delay-seconds are whole and a lease never has less than a second to matter."""
+"""Retry-After of a 409 in progress, in seconds: the shortest whole delay (RFC 9110
+delay-seconds). Not the lease left: retrying clients (urllib3, httpx-retries) sleep
+that long, and the original usually ends much sooner."""
 
 
 @dataclass(frozen=True)

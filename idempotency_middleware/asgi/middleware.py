@@ -214,9 +214,9 @@ class IdempotencyMiddleware:
         async def finish(raised: bool) -> None:
             nonlocal finished
             finished = True
-            copy = capture
+            stored = capture.stored()
             result = AppResult(
-                copy.status, copy.headers, raised, copy.stored(), copy.started, rejected
+                capture.status, capture.headers, raised, stored, capture.started, rejected
             )
             if self._shield:
                 await _shielded(driver.finish(result))

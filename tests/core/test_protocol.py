@@ -343,8 +343,19 @@ RESULTS: list[Any] = [
     pytest.param(AppResult(409, (), False, StoredResponse(409, (), b"")), "release", id="409"),
     pytest.param(AppResult(429, (), False, StoredResponse(429, (), b"")), "release", id="429"),
     pytest.param(AppResult(401, (), False, StoredResponse(401, (), b"")), "release", id="401"),
-    pytest.param(AppResult(201, (), True, RESPONSE), "release", id="raised-after-start"),
+    # The app raised or stopped before the status line went out: nothing was answered.
+    pytest.param(AppResult(201, (), True, RESPONSE), "release", id="raised-before-sent"),
     pytest.param(AppResult(0, (), True, None), "release", id="raised"),
+    # SEMANTICS 5: once the status line went out, a body cut short completes bodiless.
+    pytest.param(AppResult(201, (), True, RESPONSE, True), "bodiless", id="cut-short"),
+    pytest.param(AppResult(201, (), True, None, True), "bodiless", id="cut-short-too-large"),
+    pytest.param(AppResult(500, (), True, None, True), "release", id="cut-short-500"),
+    # Rejected by the framework before the handler ran (request validation).
+    pytest.param(
+        AppResult(422, (), False, StoredResponse(422, (), b"bad"), True, True),
+        "release",
+        id="validation-rejected",
+    ),
 ]
 
 
@@ -354,8 +365,16 @@ def test_after_execute(result: AppResult, next_step: str) -> None:
     step = steps.send(result)
     if next_step == "complete":
         assert step == CompleteStep(KEY, OWNER, result.response, 86_400.0)
+    elif next_step == "bodiless":
+        assert step == CompleteStep(KEY, OWNER, None, 86_400.0)
     else:
         assert step == ReleaseStep(KEY, OWNER)
+
+
+def test_store_validation_errors_stores_a_rejection() -> None:
+    steps = executed(build(store_validation_errors=True))
+    rejected = AppResult(422, (), False, StoredResponse(422, (), b"bad"), True, True)
+    assert steps.send(rejected) == CompleteStep(KEY, OWNER, rejected.response, 86_400.0)
 
 
 @pytest.mark.parametrize(
