@@ -45,6 +45,7 @@ class _Driver:
         self._claim: ClaimStep | None = None
         self._held: Held | None = None
         self._renewer: Renewer | None = None
+        self._renewed_at: float | None = None
         self._failed: StoreStep | None = None
 
     @property
@@ -65,6 +66,7 @@ class _Driver:
     def _drop(self) -> None:
         if self._held is not None and self._renewer is not None:
             self._renewer.drop(self._held)
+            self._renewed_at = self._held.renewed_at
             self._held = None
 
     def _retry_later(self, done: Done, renewer: Callable[[], Renewer]) -> None:
@@ -72,7 +74,14 @@ class _Driver:
         # lease is renewed, so the record completes once the store is back.
         if done.outcome == "completion-failed" and isinstance(self._failed, CompleteStep):
             step = self._failed
-            renewer().hold(self._store, step.key, step.owner, self._lease, completion=step)
+            renewer().hold(
+                self._store,
+                step.key,
+                step.owner,
+                self._lease,
+                completion=step,
+                renewed_at=self._renewed_at,
+            )
 
     def _next(self, value: Any, error: StoreError | None) -> Any:
         try:

@@ -183,6 +183,8 @@ class Options:
     error_format: ErrorFormat = "problem"
     """How the middleware's own answers are rendered: RFC 9457 ``"problem"``, or
     ``"stripe"`` for clients built on a Stripe SDK."""
+    store_validation_errors: bool = False
+    """Store the answers to requests the framework rejected before the handler ran."""
     new_owner: Callable[[], str] = field(default=lambda: secrets.token_hex(16))
     routes: PathTable[Options] | None = None
     listeners: tuple[OutcomeCallback, ...] = ()
@@ -240,6 +242,7 @@ class Options:
         secret: str | bytes | None = None,
         max_key_length: int = DEFAULT_MAX_KEY_LENGTH,
         not_stored: Iterable[int] = DEFAULT_NOT_STORED,
+        store_validation_errors: bool = False,
         routes: Mapping[str, Mapping[str, Any]] | None = None,
         on_outcome: OutcomeCallback | None = None,
         telemetry: Any = False,
@@ -253,6 +256,12 @@ class Options:
         as ``{"/webhooks/{id}": {"ttl": 259200, "in_flight": "wait"}}``: any option but
         those of :data:`APP_WIDE`, over these. A route's ``key`` or ``header`` replaces
         the key source, and a route is covered even where ``include`` does not list it.
+
+        ``store_validation_errors``: False (the default) releases the key when the
+        framework rejected the request before its handler ran (FastAPI's request
+        validation 422, Django REST framework's ``ValidationError`` and ``ParseError``
+        400), as Stripe does, so the corrected retry with the same key runs; True stores
+        and replays those answers like any other.
         """
         # Each route's options are built again from these arguments, with the route's
         # own over them: taken before the checks below rebind any, with iterators (read
@@ -287,6 +296,10 @@ class Options:
             raise ConfigurationError(
                 "fingerprint_headers must be a list of header names, such as "
                 f"[{fingerprint_headers!r}], not a string"
+            )
+        if not isinstance(store_validation_errors, bool):
+            raise ConfigurationError(
+                f"store_validation_errors must be True or False, not {store_validation_errors!r}"
             )
         if isinstance(secret, str):
             secret = secret.encode()
@@ -328,6 +341,7 @@ class Options:
             secret=secret,
             not_stored=frozenset(not_stored),
             error_format=error_format,
+            store_validation_errors=store_validation_errors,
             listeners=tuple(listeners),
             encrypted=encrypted,
             problem_base_uri=checked_base_uri(problem_base_uri),

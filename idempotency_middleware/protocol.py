@@ -8,7 +8,6 @@ release) and receives their results, like the state machine of h11.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +45,10 @@ __all__ = [
 
 _FIRST_POLL = 0.01
 _MAX_POLL = 0.2
+_POLL_HINT = 1
+"""Retry-After of a 409 in progress, in seconds: the shortest whole delay (RFC 9110
+delay-seconds). Not the lease left: retrying clients (urllib3, httpx-retries) sleep
+that long, and the original usually ends much sooner."""
 
 
 @dataclass(frozen=True)
@@ -154,11 +157,23 @@ def _answer_standing(options: Options, claim: Claim, fingerprint: str) -> Respon
             return _problem(
                 options,
                 ProblemType.RESPONSE_NOT_REPLAYABLE,
-                "The original request ran and succeeded, but its response was too large "
-                "or streamed and was not stored; do not retry it, fetch the result instead.",
+                "The original request ran and answered, but its response was too large to "
+                "store or was cut short; do not retry it, fetch the result instead.",
             )
         return Respond(replay(record.response), "replayed")
     return None
+
+
+def _releases(options: Options, result: AppResult) -> bool:
+    """True if the app's result frees the key for a retry to run (SEMANTICS 5 and 6)."""
+    if not is_storable(result.status, options.not_stored):
+        return True
+    # Nothing ran, as with Stripe: the corrected request may reuse the key.
+    if result.rejected and not options.store_validation_errors:
+        return True
+    # Once its status line went out the handler ran and answered: a retry must not run
+    # it again, even if the body was then cut short.
+    return result.raised and not result.started
 
 
 def exchange(options: Options, request: Request, key: str) -> Exchange:
@@ -208,8 +223,8 @@ def exchange(options: Options, request: Request, key: str) -> Exchange:
             yield answer
             return
         assert claim.record is not None
-        lease_left = claim.record.expires_at - claim.now
         if options.in_flight == "wait":
+            lease_left = claim.record.expires_at - claim.now
             deadline = claim.now + options.wait_timeout if deadline is None else deadline
             if claim.now < deadline:
                 yield Sleep(max(0.001, min(poll, deadline - claim.now, lease_left)))
@@ -220,11 +235,11 @@ def exchange(options: Options, request: Request, key: str) -> Exchange:
             ProblemType.REQUEST_IN_PROGRESS,
             "A request with this idempotency key is still running; retry after the "
             "number of seconds in Retry-After to get its response.",
-            retry_after=max(1.0, math.ceil(lease_left)),
+            retry_after=_POLL_HINT,
         )
         return
     result: AppResult = yield Execute(protected=True, outcome="executed")
-    if result.raised or not is_storable(result.status, options.not_stored):
+    if _releases(options, result):
         try:
             held = yield ReleaseStep(scope_key, owner)
         except StoreError:
@@ -232,8 +247,10 @@ def exchange(options: Options, request: Request, key: str) -> Exchange:
             return
         yield Done("released" if held else "lease-lost")
         return
+    # A response cut short (the client left, the stream failed) is not replayable.
+    response = None if result.raised else result.response
     try:
-        held = yield CompleteStep(scope_key, owner, result.response, options.ttl)
+        held = yield CompleteStep(scope_key, owner, response, options.ttl)
     except StoreError:
         yield Done("completion-failed")
         return

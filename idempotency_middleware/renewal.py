@@ -7,7 +7,10 @@ Holding a claim costs a set insertion; only claims that have lived half their le
 are renewed, so a handler faster than that never causes a store call.
 
 The renewer also retries a completion that could not be written when the response was
-sent, renewing the lease meanwhile, so the record still completes once the store is back.
+sent, renewing the lease meanwhile, so the record still completes once the store is back
+and no duplicate takes the key over in between. A retried completion that finds the
+record already completed under its own owner token had landed, its reply lost: that is
+a completion, not a lost lease.
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass, field
+from enum import Enum
 
 from idempotency_middleware.errors import StoreError
 from idempotency_middleware.events import log_outcome
+from idempotency_middleware.records import Record, RecordState
 from idempotency_middleware.steps import CompleteStep
 from idempotency_middleware.stores import forks
 from idempotency_middleware.stores.base import Store
@@ -46,7 +51,23 @@ class Held:
     renewed_at: float = field(default_factory=time.monotonic)
 
     def due(self, now: float) -> bool:
-        return self.completion is not None or now - self.renewed_at >= self.lease * _RENEW_AFTER
+        return self.completion is not None or self.renewal_due(now)
+
+    def renewal_due(self, now: float) -> bool:
+        return now - self.renewed_at >= self.lease * _RENEW_AFTER
+
+
+class _Attempt(Enum):
+    """What one renewal or completion retry found."""
+
+    COMPLETED = "completed"
+    RENEWED = "renewed"
+    LOST = "lost"
+
+
+def _landed(record: Record | None, owner: str) -> bool:
+    """The record is completed under ``owner``'s token: its completion went through."""
+    return record is not None and record.state is RecordState.COMPLETED and record.owner == owner
 
 
 def _tick(held: list[Held]) -> float:
@@ -70,10 +91,12 @@ class AsyncRenewer:
         owner: str,
         lease: float,
         completion: CompleteStep | None = None,
+        renewed_at: float | None = None,
     ) -> Held:
         """Keep renewing ``owner``'s claim on ``key`` until :meth:`drop`; with
-        ``completion``, retry it until it is written or the lease is lost."""
-        held = Held(store, key, owner, lease, completion)
+        ``completion``, retry it until it is written or the lease is lost. ``renewed_at``
+        is when the lease was last set (``time.monotonic()``), if not now."""
+        held = Held(store, key, owner, lease, completion, renewed_at or time.monotonic())
         self._held.add(held)
         if self._task is None or self._task.done():
             # A fresh context: the renewer serves every request, so it must not carry
@@ -106,22 +129,36 @@ class AsyncRenewer:
 
     async def _renew(self, held: Held, now: float) -> None:
         try:
-            if held.completion is not None:
-                if await held.completion.arun(held.store):
-                    self._held.discard(held)
-                    log_outcome("completed-late", held.key)
-                    return
-                kept = False
-            else:
-                kept = await held.store.arenew(held.key, held.owner, held.lease)
+            attempt = await self._attempt(held, now)
         except StoreError:
             log_outcome("renewal-failed", held.key)
             return
-        if kept:
+        if attempt is _Attempt.RENEWED:
             held.renewed_at = now
         elif held in self._held:
             self._held.discard(held)
-            log_outcome("lease-lost", held.key)
+            completed = attempt is _Attempt.COMPLETED
+            log_outcome("completed-late" if completed else "lease-lost", held.key)
+
+    @staticmethod
+    async def _attempt(held: Held, now: float) -> _Attempt:
+        if held.completion is None:
+            kept = await held.store.arenew(held.key, held.owner, held.lease)
+            return _Attempt.RENEWED if kept else _Attempt.LOST
+        try:
+            if await held.completion.arun(held.store):
+                return _Attempt.COMPLETED
+            kept = False
+        except StoreError:
+            # SEMANTICS 5: the lease is renewed while the completion cannot be written.
+            if not held.renewal_due(now):
+                raise
+            kept = await held.store.arenew(held.key, held.owner, held.lease)
+        if kept:
+            return _Attempt.RENEWED
+        # An earlier attempt may have landed with its reply lost.
+        landed = _landed(await held.store.aget(held.key), held.owner)
+        return _Attempt.COMPLETED if landed else _Attempt.LOST
 
 
 class SyncRenewer:
@@ -149,10 +186,12 @@ class SyncRenewer:
         owner: str,
         lease: float,
         completion: CompleteStep | None = None,
+        renewed_at: float | None = None,
     ) -> Held:
         """Keep renewing ``owner``'s claim on ``key`` until :meth:`drop`; with
-        ``completion``, retry it until it is written or the lease is lost."""
-        held = Held(store, key, owner, lease, completion)
+        ``completion``, retry it until it is written or the lease is lost. ``renewed_at``
+        is when the lease was last set (``time.monotonic()``), if not now."""
+        held = Held(store, key, owner, lease, completion, renewed_at or time.monotonic())
         with self._lock:
             self._held.add(held)
             if self._thread is None or not self._thread.is_alive():
@@ -191,25 +230,39 @@ class SyncRenewer:
 
     def _renew(self, held: Held, now: float) -> None:
         try:
-            if held.completion is not None:
-                if held.completion.run(held.store):
-                    self.drop(held)
-                    log_outcome("completed-late", held.key)
-                    return
-                kept = False
-            else:
-                kept = held.store.renew(held.key, held.owner, held.lease)
+            attempt = self._attempt(held, now)
         except StoreError:
             log_outcome("renewal-failed", held.key)
             return
         with self._lock:
-            if kept:
+            if attempt is _Attempt.RENEWED:
                 held.renewed_at = now
                 return
-            lost = held in self._held
+            settled = held in self._held
             self._held.discard(held)
-        if lost:
-            log_outcome("lease-lost", held.key)
+        if settled:
+            completed = attempt is _Attempt.COMPLETED
+            log_outcome("completed-late" if completed else "lease-lost", held.key)
+
+    @staticmethod
+    def _attempt(held: Held, now: float) -> _Attempt:
+        if held.completion is None:
+            kept = held.store.renew(held.key, held.owner, held.lease)
+            return _Attempt.RENEWED if kept else _Attempt.LOST
+        try:
+            if held.completion.run(held.store):
+                return _Attempt.COMPLETED
+            kept = False
+        except StoreError:
+            # SEMANTICS 5: the lease is renewed while the completion cannot be written.
+            if not held.renewal_due(now):
+                raise
+            kept = held.store.renew(held.key, held.owner, held.lease)
+        if kept:
+            return _Attempt.RENEWED
+        # An earlier attempt may have landed with its reply lost.
+        landed = _landed(held.store.get(held.key), held.owner)
+        return _Attempt.COMPLETED if landed else _Attempt.LOST
 
 
 _async_renewers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncRenewer] = (

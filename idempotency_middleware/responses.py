@@ -78,6 +78,11 @@ class ResponseCapture:
         self.status = status
         self.headers = headers
 
+    @property
+    def started(self) -> bool:
+        """The app has begun its response (ASGI: sent ``http.response.start``)."""
+        return self.status != 0
+
     def body(self, chunk: bytes) -> None:
         if self.overflowed or not chunk:
             return

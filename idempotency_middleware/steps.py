@@ -123,10 +123,16 @@ class AppResult:
     """What the app produced, as the driver hands it back after :class:`Execute`.
 
     ``raised`` is True when the app raised or ended without a complete response;
-    ``response`` is None when the body outgrew the capture limit.
+    ``response`` is None when the body outgrew the capture limit. ``started`` is True
+    once the response's status line went out: the handler ran and answered, so the
+    record is completed even if the body was then cut short (SEMANTICS 5). ``rejected``
+    is True when the framework refused the request before the handler ran (request
+    validation).
     """
 
     status: int
     headers: Headers
     raised: bool
     response: StoredResponse | None
+    started: bool = False
+    rejected: bool = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from typing import Any
 
 from idempotency_middleware.asgi.types import ASGIApp, Message, Receive, Scope, Send
@@ -63,6 +64,25 @@ async def _send_response(send: Send, response: StoredResponse) -> None:
         }
     )
     await send({"type": "http.response.body", "body": response.body})
+
+
+_VALIDATION_ERRORS = frozenset({("fastapi.exceptions", "RequestValidationError")})
+"""The errors a framework raises when it rejects a request before the handler runs."""
+
+
+def _rejected() -> bool:
+    """True while the app answers a request its framework refused before the handler ran.
+
+    FastAPI's exception handler sends the 422 from the ``except`` block that caught
+    ``RequestValidationError``, so the error is still being handled when the response
+    starts; a handler's own 422, returned after it ran, is not. No import of FastAPI.
+    """
+    error = sys.exc_info()[1]
+    if error is None:
+        return False
+    return any(
+        (kind.__module__, kind.__qualname__) in _VALIDATION_ERRORS for kind in type(error).__mro__
+    )
 
 
 class _Disconnected(Exception):
@@ -188,22 +208,26 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
         capture = ResponseCapture(options.max_response_bytes)
-        finished = False
+        finished = rejected = False
         client_gone: OSError | None = None
 
         async def finish(raised: bool) -> None:
             nonlocal finished
             finished = True
-            result = AppResult(capture.status, capture.headers, raised, capture.stored())
+            stored = capture.stored()
+            result = AppResult(
+                capture.status, capture.headers, raised, stored, capture.started, rejected
+            )
             if self._shield:
                 await _shielded(driver.finish(result))
             else:
                 await driver.finish(result)
 
         async def capturing_send(message: Message) -> None:
-            nonlocal client_gone
+            nonlocal client_gone, rejected
             if message["type"] == "http.response.start":
                 capture.start(message["status"], tuple(message.get("headers", ())))
+                rejected = _rejected()
             elif message["type"] == "http.response.body" and not finished:
                 capture.body(message.get("body", b""))
                 if not message.get("more_body", False):
@@ -216,7 +240,8 @@ class IdempotencyMiddleware:
                 except OSError as exc:
                     client_gone = exc
             # A client that left releases nothing (SEMANTICS 5): let the app finish the
-            # response so it is stored, unless it is too large to store anyway.
+            # response so it is stored, unless it is too large to store anyway (then
+            # the record completes without a body).
             if client_gone is not None and (capture.overflowed or finished):
                 raise client_gone
 

@@ -60,6 +60,9 @@ class Recording:
         self._afinish = afinish
         self._left: int | None = None
         self.finished = False
+        self.started = False
+        """The server has begun sending the streamed body, so its status line is out."""
+        self.rejected = False
 
     def start(self, response: HttpResponseBase) -> None:
         headers = tuple(
@@ -67,6 +70,11 @@ class Recording:
             for name, value in response.items()
         )
         self._copy.start(response.status_code, headers)
+        # Django REST framework marks the response of an exception it handled; its 400s
+        # are ValidationError and ParseError, raised before the view did its work.
+        self.rejected = (
+            getattr(response, "exception", False) is True and response.status_code == 400
+        )
         length = response.get("Content-Length")
         self._left = int(length) if length is not None and length.isdigit() else None
 
@@ -98,7 +106,9 @@ class Recording:
             return None
         self.finished = True
         copy = self._copy
-        return AppResult(copy.status, copy.headers, raised, copy.stored())
+        return AppResult(
+            copy.status, copy.headers, raised, copy.stored(), self.started, self.rejected
+        )
 
     def finish(self, raised: bool) -> None:
         """Complete the record (or release it, if ``raised``), once."""
@@ -156,6 +166,8 @@ def _relay(chunks: Iterator[bytes], recording: Recording) -> Generator[bytes, No
         for chunk in chunks:
             if recording.body(chunk):
                 recording.finish(raised=False)
+            # A WSGI server sends the status line with the first body bytes.
+            recording.started = True
             yield chunk
     except GeneratorExit:
         _drain(chunks, recording)
@@ -169,6 +181,9 @@ def _relay(chunks: Iterator[bytes], recording: Recording) -> Generator[bytes, No
 
 
 async def _arelay(chunks: AsyncIterator[bytes], recording: Recording) -> AsyncIterator[bytes]:
+    # Django's ASGI handler sends the status line before it iterates the body; a
+    # disconnect then cancels the iteration, which must not release the key.
+    recording.started = True
     try:
         async for chunk in chunks:
             if recording.body(chunk):
@@ -185,7 +200,7 @@ async def _arelay(chunks: AsyncIterator[bytes], recording: Recording) -> AsyncIt
 
 # The server stopped before the end: the client left. SEMANTICS 5: that releases
 # nothing, so the rest of the body is produced to be stored, unless it is too large to
-# store anyway (then the claim is released, as by the other adapters).
+# store anyway (then the record completes without a body, as by the other adapters).
 
 
 def _drain(chunks: Iterator[bytes], recording: Recording) -> None:

@@ -79,6 +79,8 @@ class Idempotency:
       give each worker its own lookup keys, and duplicates would run once per worker.
     - ``IDEMPOTENCY_MAX_KEY_LENGTH``: the longest key (255).
     - ``IDEMPOTENCY_NOT_STORED``: statuses below 500 that release the key.
+    - ``IDEMPOTENCY_STORE_VALIDATION_ERRORS``: ``False``; Flask has no request
+      validation of its own, so every answer of a handler that ran is stored.
     - ``IDEMPOTENCY_ON_OUTCOME``: a function called with each
       :class:`~idempotency_middleware.events.OutcomeEvent`, for metrics.
     - ``IDEMPOTENCY_TELEMETRY``: ``True`` for OpenTelemetry spans and counters

@@ -44,6 +44,9 @@ class _Capture:
         self._copy = ResponseCapture(limit)
         self._left: int | None = None
         self.finished = False
+        self.started = False
+        """A chunk went to the server, so the status line is out (servers send it with
+        the first body bytes)."""
 
     def wrap(self, start_response: StartResponse) -> StartResponse:
         """A ``start_response`` that records the status and headers, and whose ``write``
@@ -62,6 +65,7 @@ class _Capture:
             self._left = _declared_length(headers)
 
             def capturing_write(data: bytes) -> object:
+                self.started = True
                 self.body(data)
                 return write(data)
 
@@ -70,7 +74,7 @@ class _Capture:
         return start
 
     def body(self, chunk: bytes) -> None:
-        """Keep ``chunk``, which is about to be handed to the server."""
+        """Keep ``chunk``."""
         if self.finished:
             return
         self._copy.body(chunk)
@@ -95,7 +99,7 @@ class _Capture:
     def drain(self, rest: Iterator[bytes]) -> None:
         """The server stopped before the end (the client left). SEMANTICS 5: a client
         that leaves releases nothing, so the app finishes its response to be stored,
-        unless it is too large to store anyway."""
+        unless it is too large to store anyway (then it completes without a body)."""
         try:
             for chunk in rest:
                 self.body(chunk)
@@ -112,7 +116,8 @@ class _Capture:
     def _finish(self, raised: bool) -> None:
         self.finished = True
         copy = self._copy
-        self._driver.finish(AppResult(copy.status, copy.headers, raised, copy.stored()))
+        result = AppResult(copy.status, copy.headers, raised, copy.stored(), self.started)
+        self._driver.finish(result)
 
 
 class CapturedBody:
@@ -139,6 +144,7 @@ class CapturedBody:
         except BaseException:
             self._capture.fail()
             raise
+        self._capture.started = True
         self._capture.body(chunk)
         return chunk
 

@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from idempotency_middleware import ConfigurationError, ManualClock, MemoryStore, from_json
 from idempotency_middleware.asgi import IdempotencyMiddleware
+from idempotency_middleware.scope import ANONYMOUS_SCOPE, lookup_key
 from tests.asgi.conftest import BASE_URL, Handlers, MakeService, assert_problem
 
 HOOK = "/webhooks/{name}"
@@ -97,18 +98,21 @@ async def gated() -> AsyncIterator[Callable[..., Gated]]:
         await app.client.aclose()
 
 
-async def test_a_routes_lease_is_the_retry_after_of_its_duplicates(
+async def test_a_routes_lease_is_the_lease_of_its_claims(
     gated: Callable[..., Gated],
 ) -> None:
-    app = gated(store=MemoryStore(clock=ManualClock()), lease=30, routes={HOOK: {"lease": 5}})
+    clock = ManualClock()
+    store = MemoryStore(clock=clock)
+    app = gated(store=store, lease=30, routes={HOOK: {"lease": 5}})
     first = await app.running("/slow", "a")
     hook = await app.running("/webhooks/x", "b")
-    slow_duplicate = await app.post("/slow", "a")
-    hook_duplicate = await app.post("/webhooks/x", "b")
-    assert_problem(slow_duplicate, 409, "request-in-progress", retryable=True)
-    assert_problem(hook_duplicate, 409, "request-in-progress", retryable=True)
-    assert slow_duplicate.headers["retry-after"] == "30"
-    assert hook_duplicate.headers["retry-after"] == "5"
+    slow_claim = store.get(lookup_key(ANONYMOUS_SCOPE, "a", None))
+    hook_claim = store.get(lookup_key(ANONYMOUS_SCOPE, "b", None))
+    assert_problem(await app.post("/slow", "a"), 409, "request-in-progress", retryable=True)
+    assert slow_claim is not None
+    assert hook_claim is not None
+    assert slow_claim.expires_at == clock.now + 30
+    assert hook_claim.expires_at == clock.now + 5
     app.handlers.gate.set()
     assert (await first).status_code == (await hook).status_code == 201
 

@@ -161,16 +161,16 @@ async def test_other_caller_same_key_runs(flavor: str, options: Options, store: 
     assert len(store) == 2
 
 
-@pytest.mark.parametrize(("elapsed", "retry_after"), [(0, b"60"), (20, b"40"), (59.5, b"1")])
+@pytest.mark.parametrize("elapsed", [0, 20, 59.5])
 async def test_duplicate_in_progress_is_409(
-    flavor: str, options: Options, clock: ManualClock, elapsed: float, retry_after: bytes
+    flavor: str, options: Options, clock: ManualClock, elapsed: float
 ) -> None:
     await Run(flavor, options).begin()
     clock.advance(elapsed)
     answer = await Run(flavor, options).begin()
     assert isinstance(answer, Respond)
     assert (answer.outcome, answer.response.status) == ("in-progress", 409)
-    assert dict(answer.response.headers)[b"retry-after"] == retry_after
+    assert dict(answer.response.headers)[b"retry-after"] == b"1"  # a poll hint, not the lease
 
 
 @pytest.mark.parametrize("result", [FAILED, AppResult(201, (), True, None)])

@@ -59,6 +59,11 @@ MISCONFIGURED: list[Any] = [
     pytest.param({"max_response_bytes": -1}, ["max_response_bytes"], id="max_response_bytes"),
     pytest.param({"max_key_length": 0}, ["max_key_length"], id="max_key_length"),
     pytest.param({"methods": "POST"}, ["methods", "['POST']"], id="methods-str"),
+    pytest.param(
+        {"store_validation_errors": "yes"},
+        ["store_validation_errors", "True or False"],
+        id="store_validation_errors-str",
+    ),
     pytest.param({"fingerprint": "sha256"}, ["fingerprint", "'json'"], id="fingerprint-str"),
     pytest.param({"fingerprint": 1}, ["fingerprint"], id="fingerprint-int"),
     pytest.param({"scope": "user"}, ["scope"], id="scope-str"),

@@ -149,8 +149,9 @@ def test_new_key_executes() -> None:
 STANDING: list[Any] = [
     pytest.param(completed(), "replayed", 201, None, id="completed-replays"),
     pytest.param(completed(None), "not-replayable", 409, None, id="completed-without-body"),
-    pytest.param(in_progress(30.2), "in-progress", 409, "31", id="in-progress"),
-    pytest.param(in_progress(60), "in-progress", 409, "60", id="in-progress-full"),
+    # Retry-After is a poll hint, not the lease left (SEMANTICS 5).
+    pytest.param(in_progress(30.2), "in-progress", 409, "1", id="in-progress"),
+    pytest.param(in_progress(60), "in-progress", 409, "1", id="in-progress-full"),
     pytest.param(in_progress(1.0), "in-progress", 409, "1", id="in-progress-1s"),
     pytest.param(in_progress(0.2), "in-progress", 409, "1", id="in-progress-min-1"),
     pytest.param(completed(fingerprint="other"), "mismatch", 422, None, id="completed-reused"),
@@ -236,17 +237,14 @@ def test_wait_sleep_is_capped(now: float, expires_in: float, at_most: float) -> 
     assert step.seconds == pytest.approx(at_most, abs=1e-5)
 
 
-@pytest.mark.parametrize(
-    ("then", "retry_after"),
-    [(NOW + 5, "25"), (NOW + 5.5, "25"), (NOW + 20, "10")],
-)
-def test_wait_gives_up_after_the_deadline(then: float, retry_after: str) -> None:
+@pytest.mark.parametrize("then", [NOW + 5, NOW + 5.5, NOW + 20])
+def test_wait_gives_up_after_the_deadline(then: float) -> None:
     steps, _ = start(WAIT)
     assert isinstance(steps.send(standing(in_progress(30))), Sleep)
     assert isinstance(steps.send(None), ClaimStep)
     body = problem(steps.send(standing(in_progress(30), then)))
     assert body["status"] == 409
-    assert body["retry-after"] == retry_after
+    assert body["retry-after"] == "1"
 
 
 def test_wait_deadline_counts_from_the_first_claim() -> None:
@@ -357,8 +355,19 @@ RESULTS: list[Any] = [
     pytest.param(AppResult(409, (), False, StoredResponse(409, (), b"")), "release", id="409"),
     pytest.param(AppResult(429, (), False, StoredResponse(429, (), b"")), "release", id="429"),
     pytest.param(AppResult(401, (), False, StoredResponse(401, (), b"")), "release", id="401"),
-    pytest.param(AppResult(201, (), True, RESPONSE), "release", id="raised-after-start"),
+    # The app raised or stopped before the status line went out: nothing was answered.
+    pytest.param(AppResult(201, (), True, RESPONSE), "release", id="raised-before-sent"),
     pytest.param(AppResult(0, (), True, None), "release", id="raised"),
+    # SEMANTICS 5: once the status line went out, a body cut short completes bodiless.
+    pytest.param(AppResult(201, (), True, RESPONSE, True), "bodiless", id="cut-short"),
+    pytest.param(AppResult(201, (), True, None, True), "bodiless", id="cut-short-too-large"),
+    pytest.param(AppResult(500, (), True, None, True), "release", id="cut-short-500"),
+    # Rejected by the framework before the handler ran (request validation).
+    pytest.param(
+        AppResult(422, (), False, StoredResponse(422, (), b"bad"), True, True),
+        "release",
+        id="validation-rejected",
+    ),
 ]
 
 
@@ -368,8 +377,16 @@ def test_after_execute(result: AppResult, next_step: str) -> None:
     step = steps.send(result)
     if next_step == "complete":
         assert step == CompleteStep(KEY, OWNER, result.response, 86_400.0)
+    elif next_step == "bodiless":
+        assert step == CompleteStep(KEY, OWNER, None, 86_400.0)
     else:
         assert step == ReleaseStep(KEY, OWNER)
+
+
+def test_store_validation_errors_stores_a_rejection() -> None:
+    steps = executed(build(store_validation_errors=True))
+    rejected = AppResult(422, (), False, StoredResponse(422, (), b"bad"), True, True)
+    assert steps.send(rejected) == CompleteStep(KEY, OWNER, rejected.response, 86_400.0)
 
 
 @pytest.mark.parametrize(

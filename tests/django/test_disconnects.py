@@ -1,13 +1,17 @@
 """A client that leaves releases nothing (SEMANTICS section 5): its request is finished
-and stored, so the retry it sends is a replay."""
+and stored, so the retry it sends is a replay; a stream cut short once it started
+completes without a body, so the retry is 409 response-not-replayable, never a second
+run."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import cast
 
+import pytest
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.test import AsyncRequestFactory, override_settings
@@ -17,6 +21,8 @@ from idempotency_middleware.django import IdempotencyMiddleware
 from idempotency_middleware.scope import ANONYMOUS_SCOPE, lookup_key
 from tests.django import views
 from tests.django.clients import ClientTestCase, replayed
+from tests.faults.test_disconnects import LEAVING, assert_left_stream_runs_once
+from tests.support.servers import running_server
 
 ORDER = json.dumps({"item": "annual plan", "amount": 19_900})
 
@@ -76,3 +82,21 @@ async def test_a_request_cancelled_when_its_client_left_is_stored() -> None:
     assert replayed(retry)
     assert retry.content == b"run 1"  # type: ignore[attr-defined]
     assert runs == 1
+
+
+@pytest.mark.server
+@LEAVING
+def test_an_async_stream_its_client_left_under_uvicorn_is_not_run_again(
+    tmp_path: Path, chunk_bytes: int, chunks: int
+) -> None:
+    env = {
+        "DJANGO_SETTINGS_MODULE": "tests.django.stream_server",
+        "IDEMPOTENCY_TEST_RUNS": str(tmp_path / "runs"),
+    }
+    with running_server(
+        "tests.django.stream_server:create_application",
+        log_path=tmp_path / "server.log",
+        env=env,
+        workers=1,
+    ) as server:
+        assert_left_stream_runs_once(server, tmp_path / "runs", chunk_bytes, chunks)

@@ -20,6 +20,8 @@ urlpatterns = [
     path("cbv/required-post", views.RequiredPost.as_view()),
     path("drf/view", views.RequiredAPIView.as_view()),
     path("drf/token-orders", views.TokenOrders.as_view()),
+    path("drf/orders", views.ValidatedOrders.as_view()),
+    path("drf/refunds", views.RefusedRefunds.as_view()),
     path("drf/things", views.Things.as_view({"post": "create"})),
     path("drf/things/<str:pk>", views.Things.as_view({"patch": "partial_update"})),
 ]

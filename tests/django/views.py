@@ -16,7 +16,7 @@ from django.http import (
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
-from rest_framework import viewsets
+from rest_framework import serializers, viewsets
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request as DRFRequest
@@ -158,3 +158,29 @@ class TokenOrders(APIView):
     def post(self, request: DRFRequest) -> DRFResponse:
         calls["drf-token"] += 1
         return DRFResponse({"run": calls["drf-token"], "user": request.user.pk}, status=201)
+
+
+class OrderSerializer(serializers.Serializer[Any]):
+    item = serializers.CharField()
+    amount = serializers.IntegerField()
+
+
+class ValidatedOrders(APIView):
+    """DRF validates the body first: a 400 from ``ValidationError`` means nothing ran."""
+
+    authentication_classes: list[Any] = []
+
+    def post(self, request: DRFRequest) -> DRFResponse:
+        OrderSerializer(data=request.data).is_valid(raise_exception=True)
+        calls["drf-orders"] += 1
+        return DRFResponse({"run": calls["drf-orders"]}, status=201)
+
+
+class RefusedRefunds(APIView):
+    """Runs, then answers 400 itself: a final answer."""
+
+    authentication_classes: list[Any] = []
+
+    def post(self, request: DRFRequest) -> DRFResponse:
+        calls["drf-refunds"] += 1
+        return DRFResponse({"error": "nothing to refund"}, status=400)

@@ -50,8 +50,9 @@ class Proxy:
 
     Fault hooks, callable from any thread: :meth:`drop` cuts every open connection,
     :meth:`stall` holds all bytes in both directions (connections stay open),
+    :meth:`lose_replies` lets requests through and throws the server's replies away,
     :meth:`refuse` stops listening so new connections are refused; :meth:`heal` undoes
-    :meth:`stall` and :meth:`refuse`. Use it as a context manager, or pair
+    :meth:`stall`, :meth:`lose_replies` and :meth:`refuse`. Use it as a context manager, or pair
     :meth:`start` with :meth:`close`, which also closes its event loop.
     """
 
@@ -66,6 +67,7 @@ class Proxy:
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.Server | None = None
         self._flowing = asyncio.Event()
+        self._losing_replies = False
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -104,12 +106,18 @@ class Proxy:
         """Hold every byte in both directions until :meth:`heal`."""
         self._loop.call_soon_threadsafe(self._flowing.clear)
 
+    def lose_replies(self) -> None:
+        """Forward what clients send, discard what the server answers: a statement
+        runs, and its client never learns it did."""
+        self._losing_replies = True
+
     def refuse(self) -> None:
         """Stop listening: new connections are refused until :meth:`heal`."""
         self._call(self._stop_listening())
 
     def heal(self) -> None:
         """Let bytes flow and accept connections again."""
+        self._losing_replies = False
         self._loop.call_soon_threadsafe(self._flowing.set)
         if self._server is None:
             self._call(self._listen())
@@ -195,6 +203,8 @@ class Proxy:
         try:
             while data := await reader.read(_CHUNK):
                 await self._flowing.wait()
+                if not from_client and self._losing_replies:
+                    continue
                 if from_client:
                     link.client_spoke_last = True
                 elif link.client_spoke_last:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from idempotency_middleware.records import Record
+from idempotency_middleware.records import Record, RecordState
 from idempotency_middleware.scope import ANONYMOUS_SCOPE, lookup_key
 from idempotency_middleware.stores import Store
 
@@ -164,3 +164,11 @@ def assert_problem(response: Response, status: int, slug: str) -> dict[str, Any]
     assert problem["status"] == status
     assert not response.header("idempotent-replayed")
     return problem
+
+
+def assert_completed_without_a_body(record: Record | None, retry: Response) -> None:
+    """``record`` completed without a replayable body, so ``retry`` got a 409."""
+    assert record is not None
+    assert record.state is RecordState.COMPLETED
+    assert record.response is None
+    assert_problem(retry, 409, "response-not-replayable")
