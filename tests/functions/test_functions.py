@@ -4,11 +4,10 @@ the concurrency; the stored result for every repeat; the rules of requests for t
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import secrets
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -29,14 +28,13 @@ from idempotency_middleware import (
 )
 from idempotency_middleware.scope import lookup_key
 from idempotency_middleware.stores import RedisStore, Store
-from integrations.snippets.functions import consume, create_booking
+from integrations.snippets.functions import consume
 from integrations.snippets.functions_codec import create_invoicing
+from tests.functions.calls import FACES, assert_threads_book_once, call, decorated
 from tests.functions.processes import book_in_process
 from tests.redis.servers import REDIS_URL, free_port
 from tests.stores.faces import KINDS, database_url, fresh_store
 from tests.support.processes import run_processes
-
-FACES = ["sync", "async"]
 
 
 @pytest.fixture(params=KINDS)
@@ -47,46 +45,8 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         await store.aclose()
 
 
-async def call(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call a function of either face and return its result."""
-    result = function(*args, **kwargs)
-    return await result if inspect.isawaitable(result) else result
-
-
-def decorated(face: str, store: Store, body: Callable[..., Any], **options: Any) -> Any:
-    """``body(delivery_id, cents)`` as an idempotent function of ``face``."""
-    if face == "sync":
-
-        def book(delivery_id: str, cents: int = 100) -> Any:
-            return body(delivery_id, cents)
-
-    else:
-
-        async def book(delivery_id: str, cents: int = 100) -> Any:  # type: ignore[misc]
-            return body(delivery_id, cents)
-
-    return idempotent(store, key="delivery_id", name="book", **options)(book)
-
-
 def test_eight_threads_delivering_one_message_book_it_once(store: Store) -> None:
-    ledger: list[dict[str, Any]] = []
-    book = create_booking(store, ledger)
-    start = threading.Barrier(8)
-    receipts: list[dict[str, Any]] = []
-
-    def deliver() -> None:
-        start.wait(timeout=30)
-        receipts.append(book("delivery-1", account="acct_1", cents=1250))
-
-    threads = [threading.Thread(target=deliver) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
-    assert ledger == [{"account": "acct_1", "cents": 1250}]
-    assert len(receipts) == 8
-    assert all(receipt == receipts[0] for receipt in receipts)
+    assert_threads_book_once(store, 8)
 
 
 async def test_an_asyncio_consumer_handles_a_redelivered_message_once(store: Store) -> None:
