@@ -130,6 +130,8 @@ class _Call:
         codec reads back, or the error that the result could not be stored."""
         try:
             body = self.codec.encode(result)
+            if not isinstance(body, bytes):
+                raise TypeError(f"encode returned a {type(body).__name__}, not bytes")
             value = self.codec.decode(body)
         except Exception as exc:
             error = ResultNotStoredError(

@@ -141,6 +141,25 @@ async def test_a_result_the_codec_cannot_store_spends_the_key(face: str, store: 
     assert record.response is None
 
 
+class TextCodec:
+    """A codec that forgets to encode its text."""
+
+    def encode(self, value: Any) -> str:
+        return str(value)
+
+    def decode(self, data: bytes) -> Any:
+        return data
+
+
+def test_a_codec_that_returns_no_bytes_stores_nothing(store: Store) -> None:
+    book = decorated("sync", store, lambda key, cents: cents, codec=TextCodec())
+
+    with pytest.raises(ResultNotStoredError, match="not bytes"):
+        book("delivery-1")
+    with pytest.raises(ResultNotStoredError, match="not run again"):
+        book("delivery-1")
+
+
 @pytest.mark.parametrize("face", FACES)
 async def test_every_call_returns_what_the_codec_reads_back(face: str, store: Store) -> None:
     book = decorated(face, store, lambda key, cents: {"pair": (1, 2)})
