@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from tests.support.databases import (
     sql_store,
     unique_table_name,
 )
+from tests.support.processes import run_processes
 from tests.support.proxy import Proxy
 
 KEY = digest("key")
@@ -38,26 +38,6 @@ SERVER_KINDS = [
     pytest.param("mariadb", marks=pytest.mark.mariadb),
 ]
 FACES = ["sync", "async"]
-
-
-def run_processes(target: Callable[..., None], arguments: Sequence[tuple[Any, ...]]) -> list[str]:
-    """Start one process per argument tuple, released together by a barrier that is
-    passed after the arguments, and collect what each put on the queue after it."""
-    # Forked from a clean server that has imported the store once: fast, and without
-    # the threads and connections of the test process that a plain fork would copy.
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["tests.support.databases"])
-    start = context.Barrier(len(arguments))
-    results = context.Queue()
-    processes = [context.Process(target=target, args=(*args, start, results)) for args in arguments]
-    for process in processes:
-        process.start()
-    try:
-        return [results.get(timeout=120) for _ in processes]
-    finally:
-        for process in processes:
-            process.join(timeout=30)
-        results.close()
 
 
 @pytest.mark.parametrize("kind", SQL_KINDS)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import httpx
 
-__all__ = ["Server", "running_gunicorn", "running_server"]
+__all__ = ["Server", "running_celery_worker", "running_gunicorn", "running_server"]
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,6 +34,8 @@ _GUNICORN_READY = "Booting worker with pid"
 # they carry the supervisor's command line.
 _UVICORN_WORKER = b"spawn_main"
 _GUNICORN_WORKER = b"gunicorn"
+# Celery's prefork children are forks of the worker, carrying its command line.
+_CELERY_WORKER = b"celery"
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,21 @@ def _stop(
                     os.kill(pid, signal.SIGKILL)
 
 
+def _start(
+    command: list[str], log_path: Path, env: Mapping[str, str] | None, cwd: Path = ROOT
+) -> subprocess.Popen[bytes]:
+    """Start ``command`` in ``cwd``, with ``env`` added to the environment and its output
+    going to ``log_path``."""
+    with log_path.open("wb") as log:
+        return subprocess.Popen(
+            command,
+            cwd=cwd,
+            env={**os.environ, **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
 @contextlib.contextmanager
 def running_server(
     app: str,
@@ -147,14 +164,7 @@ def running_server(
         "--timeout-graceful-shutdown",
         "5",
     ]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env={**os.environ, **(env or {})},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    process = _start(command, log_path, env)
     try:
         yield Server(_wait_until_ready(process, log_path, workers, timeout), process, log_path)
     finally:
@@ -197,14 +207,7 @@ def running_gunicorn(
         *_gunicorn_control_socket_off(),
         *options,
     ]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command,
-            cwd=cwd,
-            env={**os.environ, **(env or {})},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    process = _start(command, log_path, env, cwd)
     try:
         base_url = _wait_until_ready(
             process,
@@ -225,3 +228,38 @@ def _gunicorn_control_socket_off() -> list[str]:
     servers would fight over; older ones have no such socket nor the flag."""
     settings = importlib.import_module("gunicorn.config").Config().settings
     return ["--no-control-socket"] if "control_socket_disable" in settings else []
+
+
+@contextlib.contextmanager
+def running_celery_worker(
+    app: str,
+    *,
+    log_path: Path,
+    env: Mapping[str, str] | None = None,
+    concurrency: int = 4,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``celery -A app worker`` with ``concurrency`` prefork processes until the block
+    ends. ``env`` is added to its environment (the way to configure the app); its output
+    goes to ``log_path``. Messages sent before it is ready wait in the broker."""
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        app,
+        "worker",
+        "--pool",
+        "prefork",
+        "--concurrency",
+        str(concurrency),
+        "--without-heartbeat",
+        "--without-gossip",
+        "--without-mingle",
+        "--loglevel",
+        "INFO",
+    ]
+    process = _start(command, log_path, env)
+    try:
+        yield process
+    finally:
+        _stop(process, timeout=15, marker=_CELERY_WORKER)
