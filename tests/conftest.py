@@ -8,6 +8,10 @@ import pytest
 
 from idempotency_middleware.renewal import sync_renewer
 
+# What installing the package registers (the pytest11 entry point): the suite runs with the
+# plugin whether or not it is installed, and the example apps' tests use its fixtures.
+pytest_plugins = ["idempotency_middleware.pytest_plugin"]
+
 
 @pytest.fixture(autouse=True)
 def _abandoned_claims_are_not_renewed() -> Iterator[None]:
