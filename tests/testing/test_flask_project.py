@@ -10,6 +10,9 @@ from flask import Flask, jsonify
 
 from idempotency_middleware.flask import Idempotency
 
+# Named as well as registered by the entry point: loaded once.
+pytest_plugins = ["idempotency_middleware.pytest_plugin"]
+
 
 def create_app(store=None):
     app = Flask(__name__)

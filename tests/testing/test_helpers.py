@@ -20,11 +20,6 @@ from idempotency_middleware.testing import (
 )
 from tests.support.servers import ROOT
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:
-    import tomli as tomllib
-
 
 @dataclass
 class Answer:
@@ -175,11 +170,3 @@ def test_the_plugin_imports_no_framework() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout == "[]\n", result.stderr
-
-
-def test_the_entry_point_names_the_plugin_module() -> None:
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    plugins = project["project"]["entry-points"]["pytest11"]
-    assert plugins == {
-        "idempotency_middleware.pytest_plugin": "idempotency_middleware.pytest_plugin"
-    }
