@@ -1,5 +1,5 @@
-"""The plugin is tested as pytest plugins are: pytester runs a user's project, its conftest
-and tests, with the plugin loaded."""
+"""The plugin is tested as pytest plugins are: pytester (enabled in the top conftest) runs
+a user's project, its conftest and tests, with the plugin registered."""
 
 from __future__ import annotations
 
@@ -16,8 +16,6 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:
     import tomli as tomllib
-
-pytest_plugins = ["pytester"]
 
 RunUsersSuite = Callable[..., pytest.RunResult]
 
