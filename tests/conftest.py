@@ -8,6 +8,12 @@ import pytest
 
 from idempotency_middleware.renewal import sync_renewer
 
+# The plugin is what installing the package registers (the pytest11 entry point): the suite
+# runs with it whether or not the package is installed, and the example apps' tests use its
+# fixtures. pytester runs users' suites in tests/testing; pytest takes pytest_plugins from
+# the top conftest only.
+pytest_plugins = ["idempotency_middleware.pytest_plugin", "pytester"]
+
 
 @pytest.fixture(autouse=True)
 def _abandoned_claims_are_not_renewed() -> Iterator[None]:

@@ -9,6 +9,8 @@ from typing import Any
 
 import httpx
 
+from idempotency_middleware.testing import assert_one_run
+
 __all__ = ["post_at_once", "the_one_run"]
 
 
@@ -24,17 +26,8 @@ def post_at_once(base_url: str, path: str, count: int, **request: Any) -> list[h
 
 
 def the_one_run(responses: Sequence[httpx.Response], status: int = 201) -> httpx.Response:
-    """The one response of a handler run; every other is a 409 (it came while the run
-    went on) or a replay of it (it came after)."""
-    originals = [
-        r for r in responses if r.status_code == status and "idempotent-replayed" not in r.headers
-    ]
-    assert len(originals) == 1, [(r.status_code, r.text) for r in responses]
-    (original,) = originals
-    for response in responses:
-        if response is not original:
-            assert response.status_code in (status, 409), response.text
-            if response.status_code == status:
-                assert response.headers["idempotent-replayed"] == "true"
-                assert response.content == original.content
+    """The one response of a handler run, of ``status``; every other is a 409 (it came
+    while the run went on) or a replay of it (it came after)."""
+    original = assert_one_run(responses)
+    assert original.status_code == status, original.text
     return original
