@@ -136,11 +136,13 @@ def exit_code_of_child(child: Callable[[], bool], held: threading.Lock) -> int |
 def test_renewer_forked_while_its_lock_was_held_renews_in_the_child() -> None:
     renewer = SyncRenewer()
     store = MemoryStore()
-    store.claim(KEY, "owner", "fingerprint", 0.2)
 
     def renews() -> bool:
+        # Claimed in the child, so a slow fork on a loaded machine cannot let the lease
+        # run out before the renewer's first turn.
+        store.claim(KEY, "owner", "fingerprint", 1.0)
         first = store.get(KEY)
-        renewer.hold(store, KEY, "owner", 0.2)
+        renewer.hold(store, KEY, "owner", 1.0)
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             now = store.get(KEY)
