@@ -142,16 +142,19 @@ def running_server(
     env: Mapping[str, str] | None = None,
     workers: int = 4,
     timeout: float = 60,
+    factory: bool = True,
+    cwd: Path = ROOT,
 ) -> Iterator[Server]:
-    """Serve the app that factory ``app`` (``"module:function"``) builds, with ``workers``
-    processes on 127.0.0.1, until the block ends. ``env`` is added to the environment of
-    the workers; the server's output goes to ``log_path``."""
+    """Serve the app that factory ``app`` (``"module:function"``) builds, or with
+    ``factory=False`` the app ``app`` names (``"main:app"``), with ``workers`` processes on
+    127.0.0.1, until the block ends. ``env`` is added to the environment of the workers;
+    the server's output goes to ``log_path``. ``app`` is imported from ``cwd``."""
     command = [
         sys.executable,
         "-m",
         "uvicorn",
         app,
-        "--factory",
+        *(["--factory"] if factory else []),
         "--host",
         "127.0.0.1",
         "--port",
@@ -164,7 +167,7 @@ def running_server(
         "--timeout-graceful-shutdown",
         "5",
     ]
-    process = _start(command, log_path, env)
+    process = _start(command, log_path, env, cwd)
     try:
         yield Server(_wait_until_ready(process, log_path, workers, timeout), process, log_path)
     finally:
