@@ -7,7 +7,7 @@ import pytest
 from django.core.checks import run_checks
 from django.test import override_settings
 
-from idempotency_middleware.events import OutcomeEvent
+from idempotency_middleware.outcomes import OutcomeEvent
 from tests.django.clients import ClientTestCase
 
 events: list[OutcomeEvent] = []
