@@ -10,19 +10,11 @@ from idempotency_middleware.asgi.types import ASGIApp, Message, Receive, Scope, 
 from idempotency_middleware.drivers import AsyncDriver
 from idempotency_middleware.events import Report
 from idempotency_middleware.options import Options
-from idempotency_middleware.protocol import (
-    PassThrough,
-    exchange,
-    inspect,
-    key_of,
-    too_large,
-    without_key,
-)
+from idempotency_middleware.protocol import Admitted, PassThrough, admit, exchange, inspect
 from idempotency_middleware.records import StoredResponse
 from idempotency_middleware.request import Request
 from idempotency_middleware.responses import ResponseCapture
 from idempotency_middleware.steps import AppResult, Done, Respond
-from idempotency_middleware.stores.memory import MemoryStore
 
 __all__ = ["IdempotencyMiddleware"]
 
@@ -141,10 +133,9 @@ class IdempotencyMiddleware:
     def __init__(self, app: ASGIApp, /, **options: Any) -> None:
         self.app = app
         self.options = Options.build(**options)
-        # MemoryStore's async faces run its sync code and never suspend, so nothing can
-        # cancel its completion halfway: it is awaited inline, which spares a task and a
-        # loop turn per request. Any other store (a subclass too) may wait on I/O.
-        self._shield = type(self.options.store) is not MemoryStore
+        # A store whose async faces never suspend cannot be cancelled halfway through a
+        # completion: it is awaited inline, which spares a task and a loop turn a request.
+        self._shield = self.options.store.suspends
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Most requests are not covered (GET, HEAD): they pass before any header is read.
@@ -169,24 +160,20 @@ class IdempotencyMiddleware:
             )
         except _Disconnected:
             return
-        if body is None:
-            await _reject(send, too_large(options), Report(options, head))
-            return
-        request = Request(
-            head.method, head.path, head.query_string, head.headers, body, head.principal
-        )
-        key = decision.key if decision.key is not None else key_of(options, request)
-        if isinstance(key, Respond):
-            await _reject(send, key, Report(options, head))
-            return
-        if key is None:
-            missing = without_key(options, head.path)
-            if isinstance(missing, Respond):
-                await _reject(send, missing, Report(options, head))
-            else:
-                await self.app(scope, _replaying(body, receive), send)
-            return
-        await self._run(options, scope, _replaying(body, receive), send, request, key)
+        admitted = admit(options, decision, head, body, head.principal)
+        if type(admitted) is Admitted:
+            await self._run(
+                options,
+                scope,
+                _replaying(admitted.request.body, receive),
+                send,
+                admitted.request,
+                admitted.key,
+            )
+        elif isinstance(admitted, Respond):
+            await _reject(send, admitted, Report(options, head))
+        else:
+            await self.app(scope, _replaying(body or b"", receive), send)
 
     async def _run(
         self,
