@@ -11,9 +11,9 @@ from idempotency_middleware.drivers import AsyncDriver
 from idempotency_middleware.events import Report
 from idempotency_middleware.options import Options
 from idempotency_middleware.protocol import Admitted, PassThrough, admit, exchange, inspect
+from idempotency_middleware.recording import Recorder
 from idempotency_middleware.records import StoredResponse
 from idempotency_middleware.request import Request
-from idempotency_middleware.responses import ResponseCapture
 from idempotency_middleware.steps import AppResult, Done, Respond
 
 __all__ = ["IdempotencyMiddleware"]
@@ -194,52 +194,44 @@ class IdempotencyMiddleware:
         if not step.protected:
             await self.app(scope, receive, send)
             return
-        capture = ResponseCapture(options.max_response_bytes)
-        finished = rejected = False
+        recorder = Recorder(options.max_response_bytes)
         client_gone: OSError | None = None
 
-        async def finish(raised: bool) -> None:
-            nonlocal finished
-            finished = True
-            stored = capture.stored()
-            result = AppResult(
-                capture.status, capture.headers, raised, stored, capture.started, rejected
-            )
+        async def finish(result: AppResult | None) -> None:
+            if result is None:
+                return
             if self._shield:
                 await _shielded(driver.finish(result))
             else:
                 await driver.finish(result)
 
         async def capturing_send(message: Message) -> None:
-            nonlocal client_gone, rejected
+            nonlocal client_gone
             if message["type"] == "http.response.start":
-                capture.start(message["status"], tuple(message.get("headers", ())))
-                rejected = _rejected()
-            elif message["type"] == "http.response.body" and not finished:
-                capture.body(message.get("body", b""))
-                if not message.get("more_body", False):
-                    # SEMANTICS 5: complete before the last byte leaves, so a retry sent
-                    # the moment the response arrives is a replay, never a 409.
-                    await finish(raised=False)
+                headers = tuple(message.get("headers", ()))
+                recorder.start(message["status"], headers, rejected=_rejected())
+                recorder.sent()
+            elif message["type"] == "http.response.body" and not recorder.finished:
+                last = not message.get("more_body", False)
+                await finish(recorder.body(message.get("body", b""), last))
             if client_gone is None:
                 try:
                     await send(message)
                 except OSError as exc:
                     client_gone = exc
-            # A client that left releases nothing (SEMANTICS 5): let the app finish the
-            # response so it is stored, unless it is too large to store anyway (then
-            # the record completes without a body).
-            if client_gone is not None and (capture.overflowed or finished):
+            # A client that left releases nothing (SEMANTICS 5): the app finishes its
+            # response so that it is stored, unless the recorder is done with it.
+            if client_gone is not None and not recorder.drains:
                 raise client_gone
 
         try:
             await self.app(scope, receive, capturing_send)
         except BaseException:
-            if not finished:
-                await finish(raised=True)
+            if not recorder.finished:
+                await finish(recorder.fail())
             raise
-        if not finished:
-            await finish(raised=True)
+        if not recorder.finished:
+            await finish(recorder.fail())
 
 
 async def _shielded(work: Any) -> Done:

@@ -218,7 +218,7 @@ class IdempotencyMiddleware:
         try:
             response = respond(request)
         except BaseException:
-            recording.finish(raised=True)
+            recording.finish(recording.recorder.fail())
             raise
         return record(response, recording)
 
@@ -254,6 +254,6 @@ class IdempotencyMiddleware:
             task.add_done_callback(_background.discard)
             raise
         except BaseException:
-            await recording.afinish(raised=True)
+            await recording.afinish(recording.recorder.fail())
             raise
         return await arecord(response, recording)
