@@ -1,12 +1,16 @@
 """The two small drivers that perform the protocol's steps against a store.
 
-They are the only place where sync and async code look alike: each feeds the
-generator of :func:`~idempotency_middleware.protocol.exchange` the result of the step
-it asked for, until the step is one for the adapter (respond, execute, done).
+They are the only place where sync and async code look alike, and the only place the
+steps meet a store, a clock or an event loop: each feeds the generator of
+:func:`~idempotency_middleware.protocol.exchange` the result of the step it asked for
+(:func:`perform` or :func:`aperform`), until the step is one for the adapter (respond,
+execute, done).
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -25,15 +29,43 @@ from idempotency_middleware.steps import (
     ClaimStep,
     CompleteStep,
     Done,
+    DriverStep,
     Execute,
+    ReleaseStep,
     Respond,
-    StoreStep,
+    Sleep,
 )
 from idempotency_middleware.stores.base import Store
 
-__all__ = ["AsyncDriver", "SyncDriver"]
+__all__ = ["AsyncDriver", "SyncDriver", "aperform", "perform"]
 
 Renewer = AsyncRenewer | SyncRenewer
+
+
+def perform(store: Store, step: DriverStep) -> Any:
+    """Take ``step`` with the store's sync face; what it returned goes back to the exchange."""
+    if isinstance(step, ClaimStep):
+        return store.claim(step.key, step.owner, step.fingerprint, step.lease)
+    if isinstance(step, CompleteStep):
+        return store.complete(step.key, step.owner, step.response, step.ttl)
+    if isinstance(step, ReleaseStep):
+        return store.release(step.key, step.owner)
+    assert isinstance(step, Sleep)
+    time.sleep(step.seconds)
+    return None
+
+
+async def aperform(store: Store, step: DriverStep) -> Any:
+    """Take ``step`` with the store's async face."""
+    if isinstance(step, ClaimStep):
+        return await store.aclaim(step.key, step.owner, step.fingerprint, step.lease)
+    if isinstance(step, CompleteStep):
+        return await store.acomplete(step.key, step.owner, step.response, step.ttl)
+    if isinstance(step, ReleaseStep):
+        return await store.arelease(step.key, step.owner)
+    assert isinstance(step, Sleep)
+    await asyncio.sleep(step.seconds)
+    return None
 
 
 class _Driver:
@@ -46,7 +78,7 @@ class _Driver:
         self._held: Held | None = None
         self._renewer: Renewer | None = None
         self._renewed_at: float | None = None
-        self._failed: StoreStep | None = None
+        self._failed: DriverStep | None = None
 
     @property
     def _lease(self) -> float:
@@ -108,11 +140,11 @@ class SyncDriver(_Driver):
         error: StoreError | None = None
         while True:
             step = self._next(value, error)
-            if not isinstance(step, StoreStep):
+            if not isinstance(step, DriverStep):
                 return step
             error = None
             try:
-                value = step.run(self._store)
+                value = perform(self._store, step)
             except StoreError as exc:
                 error, self._failed = exc, step
 
@@ -138,11 +170,11 @@ class AsyncDriver(_Driver):
         error: StoreError | None = None
         while True:
             step = self._next(value, error)
-            if not isinstance(step, StoreStep):
+            if not isinstance(step, DriverStep):
                 return step
             error = None
             try:
-                value = await step.arun(self._store)
+                value = await aperform(self._store, step)
             except StoreError as exc:
                 error, self._failed = exc, step
 

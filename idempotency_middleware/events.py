@@ -2,8 +2,9 @@
 
 Each outcome is one event of the ``idempotency_middleware`` logger, its fields attached
 to the log record as attributes (``extra``) so that JSON formatters emit them, and one
-:class:`OutcomeEvent` for the ``on_outcome`` callback and OpenTelemetry. Keys and
-scopes appear only as digest prefixes; raw keys, credentials and bodies never.
+:class:`~idempotency_middleware.outcomes.OutcomeEvent` for the ``on_outcome`` callback
+and OpenTelemetry. Keys and scopes appear only as digest prefixes; raw keys,
+credentials and bodies never.
 """
 
 from __future__ import annotations
@@ -12,15 +13,15 @@ import hashlib
 import hmac
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from idempotency_middleware.outcomes import OutcomeEvent
 
 if TYPE_CHECKING:
     from idempotency_middleware.options import Options
     from idempotency_middleware.request import Request
 
-__all__ = ["OutcomeCallback", "OutcomeEvent", "Report", "guarded", "log_outcome", "logger"]
+__all__ = ["Report", "log_outcome", "logger"]
 
 logger = logging.getLogger("idempotency_middleware")
 
@@ -36,34 +37,6 @@ _LEVELS = {
 
 _DIGEST_CHARS = 16
 """Enough of a digest to tell records apart in logs, too little to stand for the key."""
-
-
-@dataclass(frozen=True)
-class OutcomeEvent:
-    """The outcome of one request, as ``on_outcome`` receives it.
-
-    ``outcome`` is a name of SEMANTICS section 8 (``"executed"``, ``"replayed"``,
-    ``"mismatch"``, ``"in-progress"``, ``"key-invalid"``, ...). ``route`` is the path
-    template the request matched (the framework's route in Django and Flask, else one
-    of the ``include`` or ``required`` templates), otherwise its path. ``status`` is
-    the status answered; None when the middleware failed open and let the app answer.
-    ``duration`` is in seconds, from the moment the request's body was read to the
-    outcome. ``key_digest`` and ``scope_digest`` are prefixes of digests of the key and
-    of the caller's scope, empty when the answer came before a key was read.
-    """
-
-    outcome: str
-    route: str
-    method: str
-    status: int | None
-    duration: float
-    replayed: bool
-    key_digest: str
-    scope_digest: str
-
-
-OutcomeCallback = Callable[[OutcomeEvent], None]
-"""A function called once per outcome, such as ``on_outcome``."""
 
 
 def log_outcome(outcome: str, key_digest: str = "") -> None:
@@ -145,30 +118,3 @@ class Report:
             key_digest=lookup_key[:_DIGEST_CHARS],
             scope_digest=_scope_digest(self._options, request) if lookup_key else "",
         )
-
-
-def guarded(callback: OutcomeCallback, name: str) -> OutcomeCallback:
-    """``callback``, made harmless: a callback that raises must not break the request.
-
-    Its first failure is logged with the traceback, later ones only at DEBUG, so a
-    broken metrics hook cannot flood the logs.
-    """
-    failed = False
-
-    def call(event: OutcomeEvent) -> None:
-        nonlocal failed
-        try:
-            callback(event)
-        except Exception:
-            level = logging.DEBUG if failed else logging.ERROR
-            failed = True
-            logger.log(
-                level,
-                "%s raised on outcome %s; the request was not affected (further failures "
-                "are logged at DEBUG)",
-                name,
-                event.outcome,
-                exc_info=True,
-            )
-
-    return call

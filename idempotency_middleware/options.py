@@ -14,7 +14,6 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from idempotency_middleware.errors import ConfigurationError
-from idempotency_middleware.events import OutcomeCallback, guarded
 from idempotency_middleware.fingerprint import (
     FingerprintFunction,
     RequestFingerprint,
@@ -28,10 +27,11 @@ from idempotency_middleware.request import Request
 from idempotency_middleware.responses import DEFAULT_NOT_STORED
 from idempotency_middleware.routes import PathTable, PathTemplates
 from idempotency_middleware.scope import ScopeFunction, checked_scope, default_scope
-from idempotency_middleware.stores.base import Store
+from idempotency_middleware.wiring import wire
 
 if TYPE_CHECKING:
-    from idempotency_middleware.otel import Telemetry
+    from idempotency_middleware.outcomes import OutcomeCallback
+    from idempotency_middleware.stores.base import Store
 
 __all__ = ["APP_WIDE", "InFlight", "OnStoreError", "Options"]
 
@@ -57,13 +57,6 @@ APP_WIDE = frozenset(
 store, secret and keyring serve the operations commands too, path templates are what
 routes and decorators replace, and the app's methods decide which requests are matched.
 The problem pages are the app's, wherever they are served."""
-
-_STORE_CHOICES = (
-    "pass store=: MemoryStore() for tests and a single process, "
-    'SQLAlchemyStore("sqlite:///idempotency.db") for one machine, '
-    'SQLAlchemyStore("postgresql+psycopg://...") or a MySQL URL when workers share a database '
-    "(all in idempotency_middleware.stores)"
-)
 
 
 def _positive(name: str, value: Any) -> float:
@@ -112,50 +105,6 @@ def _key_source(header: str | None, key: Any, max_key_length: int) -> KeySource:
             "keys.from_json('/id'), keys.from_form('idempotency_key') or a function of the request"
         )
     return key  # type: ignore[no-any-return]
-
-
-def _telemetry(value: Any) -> Telemetry | None:
-    """The :class:`~idempotency_middleware.otel.Telemetry` of ``telemetry``, or None.
-
-    Its module, and with it OpenTelemetry, is imported only when telemetry is on.
-    """
-    if value is False or value is None:
-        return None
-    try:
-        from idempotency_middleware.otel import Telemetry
-    except ImportError as exc:
-        raise ConfigurationError(
-            "telemetry needs the OpenTelemetry API: pip install 'idempotency-middleware[otel]'"
-        ) from exc
-    if value is True:
-        return Telemetry()
-    if isinstance(value, Telemetry):
-        return value
-    raise ConfigurationError(
-        "telemetry must be True (the global OpenTelemetry providers), False, or an "
-        f"idempotency_middleware.otel.Telemetry, not {value!r}"
-    )
-
-
-def _encrypted(store: Store, keys: Any) -> Store:
-    """``store``, encrypting the bodies it holds when ``keys`` lists any.
-
-    Its module, and with it ``cryptography``, is imported only when keys are given.
-    """
-    if isinstance(keys, (str, bytes)):
-        raise ConfigurationError(
-            "encryption_keys must be a list of keys, newest first, such as [key], not a single key"
-        )
-    keys = list(keys)
-    if not keys:
-        return store
-    try:
-        from idempotency_middleware.encryption import EncryptedStore, Keyring
-    except ImportError as exc:
-        raise ConfigurationError(
-            "encryption_keys needs cryptography: pip install 'idempotency-middleware[encryption]'"
-        ) from exc
-    return EncryptedStore(store, Keyring(keys))
 
 
 @dataclass(frozen=True)
@@ -271,10 +220,6 @@ class Options:
         arguments = {
             name: value for name, value in locals().items() if name not in ("cls", "routes")
         }
-        if store is None:
-            raise ConfigurationError(f"store is required: {_STORE_CHOICES}")
-        if not isinstance(store, Store):
-            raise ConfigurationError(f"store must be a Store, not {store!r}: {_STORE_CHOICES}")
         if in_flight not in ("reject", "wait"):
             raise ConfigurationError(f"in_flight must be 'reject' or 'wait', not {in_flight!r}")
         if error_format not in ERROR_FORMATS:
@@ -308,22 +253,9 @@ class Options:
                 f"secret must be a non-empty str or bytes, not {secret!r}; "
                 "leave it unset to use plain SHA-256"
             )
-        listeners: list[OutcomeCallback] = []
-        if on_outcome is not None:
-            if not callable(on_outcome):
-                raise ConfigurationError(
-                    "on_outcome must be a function that takes an "
-                    f"idempotency_middleware.events.OutcomeEvent, or None, not {on_outcome!r}"
-                )
-            listeners.append(guarded(on_outcome, "on_outcome"))
-        plain, store = store, _encrypted(store, encryption_keys)
-        encrypted = store is not plain
-        instruments = _telemetry(telemetry)
-        if instruments is not None:
-            store = instruments.traced(store)
-            listeners.append(guarded(instruments.record, "telemetry"))
+        wired = wire(store, encryption_keys, telemetry, on_outcome)
         options = cls(
-            store=store,
+            store=wired.store,
             key=_key_source(header, key, int(_positive("max_key_length", max_key_length))),
             methods=frozenset(m.upper() for m in methods),
             ttl=_positive("ttl", ttl),
@@ -342,8 +274,8 @@ class Options:
             not_stored=frozenset(not_stored),
             error_format=error_format,
             store_validation_errors=store_validation_errors,
-            listeners=tuple(listeners),
-            encrypted=encrypted,
+            listeners=wired.listeners,
+            encrypted=wired.encrypted,
             problem_base_uri=checked_base_uri(problem_base_uri),
         )
         if not routes:

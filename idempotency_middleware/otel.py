@@ -29,7 +29,7 @@ from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import Span, Tracer, TracerProvider
 from opentelemetry.util.types import AttributeValue
 
-from idempotency_middleware.events import OutcomeEvent
+from idempotency_middleware.outcomes import OutcomeEvent
 from idempotency_middleware.records import Claim
 from idempotency_middleware.stores.base import Store
 from idempotency_middleware.stores.wrapping import StoreWrapper

@@ -1,9 +1,10 @@
 """The decisions of the middleware, with no I/O: what to do with a request, step by step.
 
 Adapters first ask :func:`inspect` what a request needs (pass it through, answer a
-problem, or read its body); with the body read, :func:`exchange` is a generator that
-yields the steps its driver performs (claim, sleep, respond, execute, complete,
-release) and receives their results, like the state machine of h11.
+problem, or read its body); with the body read, :func:`admit` finds its key (or answers
+413 or 400, or passes it through); an admitted request goes to :func:`exchange`, a
+generator that yields the steps its driver performs (claim, sleep, respond, execute,
+complete, release) and receives their results, like the state machine of h11.
 """
 
 from __future__ import annotations
@@ -33,14 +34,13 @@ from idempotency_middleware.steps import (
 )
 
 __all__ = [
+    "Admitted",
     "PassThrough",
     "ReadBody",
+    "admit",
     "covered",
     "exchange",
     "inspect",
-    "key_of",
-    "too_large",
-    "without_key",
 ]
 
 _FIRST_POLL = 0.01
@@ -65,6 +65,14 @@ class ReadBody:
 
     limit: int
     key: str | None = None
+
+
+@dataclass(slots=True)
+class Admitted:
+    """A keyed request with its body: run it through its record with :func:`exchange`."""
+
+    request: Request
+    key: str
 
 
 Exchange = Generator[Any, Any, None]
@@ -98,7 +106,7 @@ def covered(options: Options, method: str, path: str) -> bool:
     return not options.include or options.include.matches(path) or options.required.matches(path)
 
 
-def without_key(options: Options, path: str) -> PassThrough | Respond:
+def _without_key(options: Options, path: str) -> PassThrough | Respond:
     """A covered request without a key runs normally, unless its route requires one."""
     if options.required.matches(path):
         return _problem(
@@ -110,7 +118,7 @@ def without_key(options: Options, path: str) -> PassThrough | Respond:
     return PassThrough()
 
 
-def key_of(options: Options, request: Request) -> str | Respond | None:
+def _key_of(options: Options, request: Request) -> str | Respond | None:
     """The key of ``request``, a 400 ``key-invalid`` answer, or None when it has none."""
     try:
         return options.key(request)
@@ -123,23 +131,40 @@ def inspect(options: Options, head: Request) -> PassThrough | ReadBody | Respond
     if not covered(options, head.method, head.path):
         return PassThrough()
     if not options.key_needs_body:
-        key = key_of(options, head)
+        key = _key_of(options, head)
         if isinstance(key, Respond):
             return key
         if key is None:
-            return without_key(options, head.path)
+            return _without_key(options, head.path)
         return ReadBody(options.max_request_bytes, key)
     return ReadBody(options.max_request_bytes)
 
 
-def too_large(options: Options) -> Respond:
-    """The answer to a keyed request whose body is over ``max_request_bytes``."""
-    return _problem(
-        options,
-        ProblemType.REQUEST_TOO_LARGE,
-        f"The request body is over {options.max_request_bytes} bytes, the most this "
-        "endpoint reads to recognise a retry; send a smaller body.",
-    )
+def admit(
+    options: Options,
+    wanted: ReadBody,
+    head: Request,
+    body: bytes | None,
+    principal: str | None = None,
+) -> PassThrough | Respond | Admitted:
+    """What a request :func:`inspect` asked to read needs, once its ``body`` is read
+    (None when it is over ``wanted.limit``): a 413, a 400 ``key-invalid`` or
+    ``key-missing``, a pass-through when it has no key, or its admission with its key.
+    ``principal`` is the authenticated user the adapter found (SEMANTICS 3)."""
+    if body is None:
+        return _problem(
+            options,
+            ProblemType.REQUEST_TOO_LARGE,
+            f"The request body is over {options.max_request_bytes} bytes, the most this "
+            "endpoint reads to recognise a retry; send a smaller body.",
+        )
+    request = Request(head.method, head.path, head.query_string, head.headers, body, principal)
+    key = wanted.key if wanted.key is not None else _key_of(options, request)
+    if key is None:
+        return _without_key(options, head.path)
+    if isinstance(key, Respond):
+        return key
+    return Admitted(request, key)
 
 
 def _answer_standing(options: Options, claim: Claim, fingerprint: str) -> Respond | None:

@@ -27,7 +27,7 @@ from enum import Enum
 
 from idempotency_middleware.errors import StoreError
 from idempotency_middleware.events import log_outcome
-from idempotency_middleware.records import Record, RecordState
+from idempotency_middleware.records import Record, RecordState, StoredResponse
 from idempotency_middleware.steps import CompleteStep
 from idempotency_middleware.stores import forks
 from idempotency_middleware.stores.base import Store
@@ -68,6 +68,10 @@ class _Attempt(Enum):
 def _landed(record: Record | None, owner: str) -> bool:
     """The record is completed under ``owner``'s token: its completion went through."""
     return record is not None and record.state is RecordState.COMPLETED and record.owner == owner
+
+
+def _arguments(step: CompleteStep) -> tuple[str, str, StoredResponse | None, float]:
+    return step.key, step.owner, step.response, step.ttl
 
 
 def _tick(held: list[Held]) -> float:
@@ -146,7 +150,7 @@ class AsyncRenewer:
             kept = await held.store.arenew(held.key, held.owner, held.lease)
             return _Attempt.RENEWED if kept else _Attempt.LOST
         try:
-            if await held.completion.arun(held.store):
+            if await held.store.acomplete(*_arguments(held.completion)):
                 return _Attempt.COMPLETED
             kept = False
         except StoreError:
@@ -250,7 +254,7 @@ class SyncRenewer:
             kept = held.store.renew(held.key, held.owner, held.lease)
             return _Attempt.RENEWED if kept else _Attempt.LOST
         try:
-            if held.completion.run(held.store):
+            if held.store.complete(*_arguments(held.completion)):
                 return _Attempt.COMPLETED
             kept = False
         except StoreError:

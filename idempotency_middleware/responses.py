@@ -6,7 +6,6 @@ from idempotency_middleware.records import Headers, StoredResponse
 
 __all__ = [
     "DEFAULT_NOT_STORED",
-    "ResponseCapture",
     "is_storable",
     "replay",
     "storable_headers",
@@ -57,44 +56,3 @@ def replay(stored: StoredResponse) -> StoredResponse:
         length = ((b"content-length", str(len(stored.body)).encode()),)
     headers = (*stored.headers, *length, (b"idempotent-replayed", b"true"))
     return StoredResponse(stored.status, headers, stored.body)
-
-
-class ResponseCapture:
-    """A copy of the response the app sends, kept up to ``limit`` body bytes.
-
-    The original is forwarded untouched as it is produced; a response that outgrows
-    the limit (large, streamed, server-sent events) completes without a body.
-    """
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.status = 0
-        self.headers: Headers = ()
-        self._chunks: list[bytes] = []
-        self._size = 0
-        self.overflowed = False
-
-    def start(self, status: int, headers: Headers) -> None:
-        self.status = status
-        self.headers = headers
-
-    @property
-    def started(self) -> bool:
-        """The app has begun its response (ASGI: sent ``http.response.start``)."""
-        return self.status != 0
-
-    def body(self, chunk: bytes) -> None:
-        if self.overflowed or not chunk:
-            return
-        self._size += len(chunk)
-        if self._size > self.limit:
-            self.overflowed = True
-            self._chunks.clear()
-        else:
-            self._chunks.append(chunk)
-
-    def stored(self) -> StoredResponse | None:
-        """The response to store, or None when it outgrew the limit."""
-        if self.overflowed:
-            return None
-        return StoredResponse(self.status, storable_headers(self.headers), b"".join(self._chunks))

@@ -1,7 +1,9 @@
 """The steps the protocol asks its driver to take, and the answers it expects back.
 
-Store steps name one store operation; the sync driver calls its sync face and the
-async driver its async face, so the decision logic exists once.
+Steps are plain data: a driver step names one store operation or a wait, which the
+sync driver performs with the store's sync face and ``time.sleep``, the async driver
+with its async face and ``asyncio.sleep``, so the decision logic exists once and does
+no I/O.
 
 Several steps are made for every request, so they are slotted dataclasses rather than
 frozen ones, whose ``__init__`` costs four times as much; nothing changes them.
@@ -9,90 +11,56 @@ frozen ones, whose ``__init__`` costs four times as much; nothing changes them.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from dataclasses import dataclass
-from typing import Any
 
-from idempotency_middleware.records import Claim, Headers, StoredResponse
-from idempotency_middleware.stores.base import Store
+from idempotency_middleware.records import Headers, StoredResponse
 
 __all__ = [
     "AppResult",
     "ClaimStep",
     "CompleteStep",
     "Done",
+    "DriverStep",
     "Execute",
     "ReleaseStep",
     "Respond",
     "Sleep",
-    "StoreStep",
 ]
 
 
-class StoreStep:
-    """A step the driver performs, sending back what it returned."""
+class DriverStep:
+    """A step the driver performs itself, sending back what it returned."""
 
     __slots__ = ()
 
-    def run(self, store: Store) -> Any:
-        raise NotImplementedError
-
-    async def arun(self, store: Store) -> Any:
-        raise NotImplementedError
-
 
 @dataclass(slots=True)
-class ClaimStep(StoreStep):
+class ClaimStep(DriverStep):
     key: str
     owner: str
     fingerprint: str
     lease: float
 
-    def run(self, store: Store) -> Claim:
-        return store.claim(self.key, self.owner, self.fingerprint, self.lease)
-
-    async def arun(self, store: Store) -> Claim:
-        return await store.aclaim(self.key, self.owner, self.fingerprint, self.lease)
-
 
 @dataclass(slots=True)
-class CompleteStep(StoreStep):
+class CompleteStep(DriverStep):
     key: str
     owner: str
     response: StoredResponse | None
     ttl: float
 
-    def run(self, store: Store) -> bool:
-        return store.complete(self.key, self.owner, self.response, self.ttl)
-
-    async def arun(self, store: Store) -> bool:
-        return await store.acomplete(self.key, self.owner, self.response, self.ttl)
-
 
 @dataclass(slots=True)
-class ReleaseStep(StoreStep):
+class ReleaseStep(DriverStep):
     key: str
     owner: str
 
-    def run(self, store: Store) -> bool:
-        return store.release(self.key, self.owner)
-
-    async def arun(self, store: Store) -> bool:
-        return await store.arelease(self.key, self.owner)
-
 
 @dataclass(slots=True)
-class Sleep(StoreStep):
+class Sleep(DriverStep):
     """Wait before claiming again (``in_flight="wait"``)."""
 
     seconds: float
-
-    def run(self, store: Store) -> None:
-        time.sleep(self.seconds)
-
-    async def arun(self, store: Store) -> None:
-        await asyncio.sleep(self.seconds)
 
 
 @dataclass(slots=True)

@@ -10,19 +10,11 @@ from idempotency_middleware.asgi.types import ASGIApp, Message, Receive, Scope, 
 from idempotency_middleware.drivers import AsyncDriver
 from idempotency_middleware.events import Report
 from idempotency_middleware.options import Options
-from idempotency_middleware.protocol import (
-    PassThrough,
-    exchange,
-    inspect,
-    key_of,
-    too_large,
-    without_key,
-)
+from idempotency_middleware.protocol import Admitted, PassThrough, admit, exchange, inspect
+from idempotency_middleware.recording import Recorder
 from idempotency_middleware.records import StoredResponse
 from idempotency_middleware.request import Request
-from idempotency_middleware.responses import ResponseCapture
 from idempotency_middleware.steps import AppResult, Done, Respond
-from idempotency_middleware.stores.memory import MemoryStore
 
 __all__ = ["IdempotencyMiddleware"]
 
@@ -141,10 +133,9 @@ class IdempotencyMiddleware:
     def __init__(self, app: ASGIApp, /, **options: Any) -> None:
         self.app = app
         self.options = Options.build(**options)
-        # MemoryStore's async faces run its sync code and never suspend, so nothing can
-        # cancel its completion halfway: it is awaited inline, which spares a task and a
-        # loop turn per request. Any other store (a subclass too) may wait on I/O.
-        self._shield = type(self.options.store) is not MemoryStore
+        # A store whose async faces never suspend cannot be cancelled halfway through a
+        # completion: it is awaited inline, which spares a task and a loop turn a request.
+        self._shield = self.options.store.suspends
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Most requests are not covered (GET, HEAD): they pass before any header is read.
@@ -169,24 +160,20 @@ class IdempotencyMiddleware:
             )
         except _Disconnected:
             return
-        if body is None:
-            await _reject(send, too_large(options), Report(options, head))
-            return
-        request = Request(
-            head.method, head.path, head.query_string, head.headers, body, head.principal
-        )
-        key = decision.key if decision.key is not None else key_of(options, request)
-        if isinstance(key, Respond):
-            await _reject(send, key, Report(options, head))
-            return
-        if key is None:
-            missing = without_key(options, head.path)
-            if isinstance(missing, Respond):
-                await _reject(send, missing, Report(options, head))
-            else:
-                await self.app(scope, _replaying(body, receive), send)
-            return
-        await self._run(options, scope, _replaying(body, receive), send, request, key)
+        admitted = admit(options, decision, head, body, head.principal)
+        if type(admitted) is Admitted:
+            await self._run(
+                options,
+                scope,
+                _replaying(admitted.request.body, receive),
+                send,
+                admitted.request,
+                admitted.key,
+            )
+        elif isinstance(admitted, Respond):
+            await _reject(send, admitted, Report(options, head))
+        else:
+            await self.app(scope, _replaying(body or b"", receive), send)
 
     async def _run(
         self,
@@ -207,52 +194,44 @@ class IdempotencyMiddleware:
         if not step.protected:
             await self.app(scope, receive, send)
             return
-        capture = ResponseCapture(options.max_response_bytes)
-        finished = rejected = False
+        recorder = Recorder(options.max_response_bytes)
         client_gone: OSError | None = None
 
-        async def finish(raised: bool) -> None:
-            nonlocal finished
-            finished = True
-            stored = capture.stored()
-            result = AppResult(
-                capture.status, capture.headers, raised, stored, capture.started, rejected
-            )
+        async def finish(result: AppResult | None) -> None:
+            if result is None:
+                return
             if self._shield:
                 await _shielded(driver.finish(result))
             else:
                 await driver.finish(result)
 
         async def capturing_send(message: Message) -> None:
-            nonlocal client_gone, rejected
+            nonlocal client_gone
             if message["type"] == "http.response.start":
-                capture.start(message["status"], tuple(message.get("headers", ())))
-                rejected = _rejected()
-            elif message["type"] == "http.response.body" and not finished:
-                capture.body(message.get("body", b""))
-                if not message.get("more_body", False):
-                    # SEMANTICS 5: complete before the last byte leaves, so a retry sent
-                    # the moment the response arrives is a replay, never a 409.
-                    await finish(raised=False)
+                headers = tuple(message.get("headers", ()))
+                recorder.start(message["status"], headers, rejected=_rejected())
+                recorder.sent()
+            elif message["type"] == "http.response.body" and not recorder.finished:
+                last = not message.get("more_body", False)
+                await finish(recorder.body(message.get("body", b""), last))
             if client_gone is None:
                 try:
                     await send(message)
                 except OSError as exc:
                     client_gone = exc
-            # A client that left releases nothing (SEMANTICS 5): let the app finish the
-            # response so it is stored, unless it is too large to store anyway (then
-            # the record completes without a body).
-            if client_gone is not None and (capture.overflowed or finished):
+            # A client that left releases nothing (SEMANTICS 5): the app finishes its
+            # response so that it is stored, unless the recorder is done with it.
+            if client_gone is not None and not recorder.drains:
                 raise client_gone
 
         try:
             await self.app(scope, receive, capturing_send)
         except BaseException:
-            if not finished:
-                await finish(raised=True)
+            if not recorder.finished:
+                await finish(recorder.fail())
             raise
-        if not finished:
-            await finish(raised=True)
+        if not recorder.finished:
+            await finish(recorder.fail())
 
 
 async def _shielded(work: Any) -> Done:

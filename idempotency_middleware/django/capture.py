@@ -17,7 +17,7 @@ from asgiref.sync import sync_to_async
 from django.http import HttpResponse, HttpResponseBase, StreamingHttpResponse
 
 from idempotency_middleware.events import logger
-from idempotency_middleware.responses import ResponseCapture
+from idempotency_middleware.recording import Recorder, declared_length
 from idempotency_middleware.steps import AppResult, Done, Respond
 
 __all__ = ["Recording", "arecord", "http_response", "record", "record_later"]
@@ -42,7 +42,7 @@ def http_response(answer: Respond) -> HttpResponse:
 
 
 class Recording:
-    """The copy of one protected response, and the record it completes.
+    """The recorder of one protected response, and the record it completes.
 
     ``finish`` and ``afinish`` hand the app's result to the driver from sync and async
     code; the middleware builds both for its mode, since a streamed body may be
@@ -55,70 +55,29 @@ class Recording:
         finish: Callable[[AppResult], Done],
         afinish: Callable[[AppResult], Awaitable[Done]],
     ) -> None:
-        self._copy = ResponseCapture(limit)
+        self.recorder = Recorder(limit)
         self._finish = finish
         self._afinish = afinish
-        self._left: int | None = None
-        self.finished = False
-        self.started = False
-        """The server has begun sending the streamed body, so its status line is out."""
-        self.rejected = False
 
     def start(self, response: HttpResponseBase) -> None:
+        """The view's response, before its body goes out."""
         headers = tuple(
             (name.lower().encode("latin-1"), value.encode("latin-1"))
             for name, value in response.items()
         )
-        self._copy.start(response.status_code, headers)
         # Django REST framework marks the response of an exception it handled; its 400s
         # are ValidationError and ParseError, raised before the view did its work.
-        self.rejected = (
-            getattr(response, "exception", False) is True and response.status_code == 400
-        )
-        length = response.get("Content-Length")
-        self._left = int(length) if length is not None and length.isdigit() else None
+        rejected = getattr(response, "exception", False) is True and response.status_code == 400
+        declared = declared_length(response.get("Content-Length"))
+        self.recorder.start(response.status_code, headers, declared, rejected)
 
-    def body(self, chunk: bytes) -> bool:
-        """Keep ``chunk``; True if it reaches the declared ``Content-Length``."""
-        self._copy.body(chunk)
-        if self._left is None:
-            return False
-        self._left -= len(chunk)
-        return self._left <= 0
-
-    @property
-    def overflowed(self) -> bool:
-        """The body outgrew what is stored."""
-        return self._copy.overflowed
-
-    @property
-    def short(self) -> bool:
-        """The body stopped short of its declared length."""
-        return self._left is not None and self._left > 0
-
-    @property
-    def incomplete(self) -> bool:
-        """The body stopped short of its length, or outgrew what is stored."""
-        return self._copy.overflowed or self.short
-
-    def _result(self, raised: bool) -> AppResult | None:
-        if self.finished:
-            return None
-        self.finished = True
-        copy = self._copy
-        return AppResult(
-            copy.status, copy.headers, raised, copy.stored(), self.started, self.rejected
-        )
-
-    def finish(self, raised: bool) -> None:
-        """Complete the record (or release it, if ``raised``), once."""
-        result = self._result(raised)
+    def finish(self, result: AppResult | None) -> None:
+        """Complete or release the record with ``result``, when there is one."""
         if result is not None:
             self._finish(result)
 
-    async def afinish(self, raised: bool) -> None:
+    async def afinish(self, result: AppResult | None) -> None:
         """:meth:`finish` from async code."""
-        result = self._result(raised)
         if result is not None:
             await self._afinish(result)
 
@@ -129,8 +88,8 @@ def record(response: HttpResponseBase, recording: Recording) -> HttpResponseBase
     if isinstance(response, StreamingHttpResponse):
         _relay_into(response, recording)
     else:
-        recording.body(cast(HttpResponse, response).content)
-        recording.finish(raised=False)
+        content = cast(HttpResponse, response).content
+        recording.finish(recording.recorder.body(content, last=True))
     return response
 
 
@@ -140,8 +99,8 @@ async def arecord(response: HttpResponseBase, recording: Recording) -> HttpRespo
     if isinstance(response, StreamingHttpResponse):
         _relay_into(response, recording)
     else:
-        recording.body(cast(HttpResponse, response).content)
-        await recording.afinish(raised=False)
+        content = cast(HttpResponse, response).content
+        await recording.afinish(recording.recorder.body(content, last=True))
     return response
 
 
@@ -162,40 +121,38 @@ def _relay_into(response: StreamingHttpResponse, recording: Recording) -> None:
 
 
 def _relay(chunks: Iterator[bytes], recording: Recording) -> Generator[bytes, None, None]:
+    recorder = recording.recorder
     try:
         for chunk in chunks:
-            if recording.body(chunk):
-                recording.finish(raised=False)
+            recording.finish(recorder.body(chunk))
             # A WSGI server sends the status line with the first body bytes.
-            recording.started = True
+            recorder.sent()
             yield chunk
     except GeneratorExit:
         _drain(chunks, recording)
         raise
     except BaseException:
-        recording.finish(raised=True)
+        recording.finish(recorder.fail())
         raise
-    # The caller got the whole body: one too large to store still completes the record,
-    # without a body, so that a duplicate is not run again (SEMANTICS 6).
-    recording.finish(raised=recording.short)
+    recording.finish(recorder.end())
 
 
 async def _arelay(chunks: AsyncIterator[bytes], recording: Recording) -> AsyncIterator[bytes]:
     # Django's ASGI handler sends the status line before it iterates the body; a
     # disconnect then cancels the iteration, which must not release the key.
-    recording.started = True
+    recorder = recording.recorder
+    recorder.sent()
     try:
         async for chunk in chunks:
-            if recording.body(chunk):
-                await recording.afinish(raised=False)
+            await recording.afinish(recorder.body(chunk))
             yield chunk
     except GeneratorExit:
         await _adrain(chunks, recording)
         raise
     except BaseException:
-        await recording.afinish(raised=True)
+        await recording.afinish(recorder.fail())
         raise
-    await recording.afinish(raised=recording.short)
+    await recording.afinish(recorder.end())
 
 
 # The server stopped before the end: the client left. SEMANTICS 5: that releases
@@ -204,29 +161,33 @@ async def _arelay(chunks: AsyncIterator[bytes], recording: Recording) -> AsyncIt
 
 
 def _drain(chunks: Iterator[bytes], recording: Recording) -> None:
-    if recording.finished:
+    recorder = recording.recorder
+    if recorder.finished:
         return
     try:
         for chunk in chunks:
-            if recording.body(chunk) or recording.overflowed:
+            recording.finish(recorder.body(chunk))
+            if not recorder.drains:
                 break
     except BaseException:
-        recording.finish(raised=True)
+        recording.finish(recorder.fail())
         raise
-    recording.finish(raised=recording.incomplete)
+    recording.finish(recorder.gone())
 
 
 async def _adrain(chunks: AsyncIterator[bytes], recording: Recording) -> None:
-    if recording.finished:
+    recorder = recording.recorder
+    if recorder.finished:
         return
     try:
         async for chunk in chunks:
-            if recording.body(chunk) or recording.overflowed:
+            await recording.afinish(recorder.body(chunk))
+            if not recorder.drains:
                 break
     except BaseException:
-        await recording.afinish(raised=True)
+        await recording.afinish(recorder.fail())
         raise
-    await recording.afinish(raised=recording.incomplete)
+    await recording.afinish(recorder.gone())
 
 
 async def record_later(view: asyncio.Future[HttpResponseBase], recording: Recording) -> None:
@@ -239,13 +200,13 @@ async def record_later(view: asyncio.Future[HttpResponseBase], recording: Record
     try:
         response = await view
     except BaseException:
-        await recording.afinish(raised=True)
+        await recording.afinish(recording.recorder.fail())
         return
     try:
         recording.start(response)
         if not isinstance(response, StreamingHttpResponse):
-            recording.body(cast(HttpResponse, response).content)
-            await recording.afinish(raised=False)
+            content = cast(HttpResponse, response).content
+            await recording.afinish(recording.recorder.body(content, last=True))
         elif response.is_async:
             await _adrain(cast(AsyncIterator[bytes], response.streaming_content), recording)
         else:

@@ -17,7 +17,7 @@ the setting ``IDEMPOTENCY_<OPTION>`` (``IDEMPOTENCY_TTL``, ``IDEMPOTENCY_IN_FLIG
 ``IDEMPOTENCY_KEY``, ``IDEMPOTENCY_SCOPE``, ``IDEMPOTENCY_FINGERPRINT``
     A function of the neutral request, or its dotted path (``"shop.idempotency.key"``).
 ``IDEMPOTENCY_ON_OUTCOME``
-    A function of an :class:`~idempotency_middleware.events.OutcomeEvent`, called once
+    A function of an :class:`~idempotency_middleware.outcomes.OutcomeEvent`, called once
     per outcome (for metrics), or its dotted path.
 ``IDEMPOTENCY_TELEMETRY``
     ``True`` for OpenTelemetry spans and counters (:mod:`idempotency_middleware.otel`).

@@ -27,14 +27,7 @@ from idempotency_middleware.django.decorators import policy_of
 from idempotency_middleware.drivers import AsyncDriver, SyncDriver
 from idempotency_middleware.events import Report, logger
 from idempotency_middleware.options import Options
-from idempotency_middleware.protocol import (
-    PassThrough,
-    exchange,
-    inspect,
-    key_of,
-    too_large,
-    without_key,
-)
+from idempotency_middleware.protocol import PassThrough, admit, exchange, inspect
 from idempotency_middleware.request import Request
 from idempotency_middleware.scope import default_scope
 from idempotency_middleware.steps import AppResult, Done, Respond
@@ -52,6 +45,15 @@ class _Keyed:
     request: Request
     key: str
     route: str | None
+
+
+@dataclass(frozen=True)
+class _Refused:
+    """A covered request answered before any store is involved (400, 413)."""
+
+    options: Options
+    route: str | None
+    answer: Respond
 
 
 def _head(request: HttpRequest) -> Request:
@@ -82,7 +84,7 @@ def _options(request: HttpRequest) -> tuple[Options, str | None] | None:
     return None if policy.exempt else (conf.options(policy), route)
 
 
-def _prepare(request: HttpRequest) -> _Keyed | Respond | None:
+def _prepare(request: HttpRequest) -> _Keyed | _Refused | None:
     """What the request needs: None to pass it through, an answer, or its record."""
     found = _options(request)
     if found is None:
@@ -93,21 +95,19 @@ def _prepare(request: HttpRequest) -> _Keyed | Respond | None:
     if isinstance(decision, PassThrough):
         return None
     if isinstance(decision, Respond):
-        return decision
-    body = request_body(request, decision.limit)
-    if body is None:
-        return too_large(options)
-    full = Request(head.method, head.path, head.query_string, head.headers, body)
-    key = decision.key if decision.key is not None else key_of(options, full)
-    if key is None:
-        missing = without_key(options, head.path)
-        return missing if isinstance(missing, Respond) else None
-    return key if isinstance(key, Respond) else _Keyed(options, full, key, route)
+        return _Refused(options, route, decision)
+    admitted = admit(options, decision, head, request_body(request, decision.limit))
+    if isinstance(admitted, PassThrough):
+        return None
+    if isinstance(admitted, Respond):
+        return _Refused(options, route, admitted)
+    return _Keyed(options, admitted.request, admitted.key, route)
 
 
-def _answer(answer: Respond, request: HttpRequest) -> HttpResponseBase:
-    """An answer given before any store is involved (400, 413)."""
-    Report(conf.options(), _head(request))(answer.outcome, answer.response.status)
+def _answer(refused: _Refused, request: HttpRequest) -> HttpResponseBase:
+    """An answer given before any store is involved, reported to the view's listeners."""
+    answer = refused.answer
+    Report(refused.options, _head(request), refused.route)(answer.outcome, answer.response.status)
     return http_response(answer)
 
 
@@ -218,7 +218,7 @@ class IdempotencyMiddleware:
         try:
             response = respond(request)
         except BaseException:
-            recording.finish(raised=True)
+            recording.finish(recording.recorder.fail())
             raise
         return record(response, recording)
 
@@ -254,6 +254,6 @@ class IdempotencyMiddleware:
             task.add_done_callback(_background.discard)
             raise
         except BaseException:
-            await recording.afinish(raised=True)
+            await recording.afinish(recording.recorder.fail())
             raise
         return await arecord(response, recording)

@@ -82,7 +82,7 @@ class Idempotency:
     - ``IDEMPOTENCY_STORE_VALIDATION_ERRORS``: ``False``; Flask has no request
       validation of its own, so every answer of a handler that ran is stored.
     - ``IDEMPOTENCY_ON_OUTCOME``: a function called with each
-      :class:`~idempotency_middleware.events.OutcomeEvent`, for metrics.
+      :class:`~idempotency_middleware.outcomes.OutcomeEvent`, for metrics.
     - ``IDEMPOTENCY_TELEMETRY``: ``True`` for OpenTelemetry spans and counters
       (:mod:`idempotency_middleware.otel`).
     - ``IDEMPOTENCY_ENCRYPTION_KEYS``: keys that encrypt stored bodies, newest first

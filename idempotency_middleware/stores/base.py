@@ -61,6 +61,11 @@ class Store(abc.ABC):
         The live record for ``key``, or None. Expired records read as None.
     """
 
+    suspends: bool = True
+    """True when the async faces may wait on I/O: an async adapter then shields a
+    completion from the cancellation of its request. A store whose async faces run to
+    their end without suspending sets it False, sparing a task per completion."""
+
     @abc.abstractmethod
     def claim(self, key: str, owner: str, fingerprint: str, lease: float) -> Claim:
         """Claim ``key`` for ``owner`` or return the record that stands."""

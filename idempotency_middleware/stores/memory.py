@@ -31,6 +31,15 @@ class MemoryStore(Store):
     call the same code.
     """
 
+    suspends = False
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        # A subclass may await in its async faces (a test's slow store does): it is
+        # shielded unless it says otherwise.
+        if "suspends" not in cls.__dict__:
+            cls.suspends = True
+
     def __init__(
         self,
         *,

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from idempotency_middleware.drivers import SyncDriver
+from idempotency_middleware.recording import Recorder, declared_length
 from idempotency_middleware.records import Headers
-from idempotency_middleware.responses import ResponseCapture
 from idempotency_middleware.steps import AppResult
 
 if TYPE_CHECKING:
@@ -32,21 +32,21 @@ def _status_code(status: str) -> int:
 def _declared_length(headers: list[tuple[str, str]]) -> int | None:
     for name, value in headers:
         if name.lower() == "content-length":
-            return int(value) if value.strip().isdigit() else None
+            return declared_length(value)
     return None
 
 
 class _Capture:
-    """The copy of one protected response, and the record it completes."""
+    """The recorder of one protected response, and the driver of the record it completes."""
 
     def __init__(self, driver: SyncDriver, limit: int) -> None:
         self._driver = driver
-        self._copy = ResponseCapture(limit)
-        self._left: int | None = None
-        self.finished = False
-        self.started = False
-        """A chunk went to the server, so the status line is out (servers send it with
-        the first body bytes)."""
+        self.recorder = Recorder(limit)
+
+    @property
+    def finished(self) -> bool:
+        """The record was completed or released."""
+        return self.recorder.finished
 
     def wrap(self, start_response: StartResponse) -> StartResponse:
         """A ``start_response`` that records the status and headers, and whose ``write``
@@ -61,11 +61,10 @@ class _Capture:
             header_lines: Headers = tuple(
                 (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers
             )
-            self._copy.start(_status_code(status), header_lines)
-            self._left = _declared_length(headers)
+            self.recorder.start(_status_code(status), header_lines, _declared_length(headers))
 
             def capturing_write(data: bytes) -> object:
-                self.started = True
+                self.recorder.sent()
                 self.body(data)
                 return write(data)
 
@@ -75,49 +74,32 @@ class _Capture:
 
     def body(self, chunk: bytes) -> None:
         """Keep ``chunk``."""
-        if self.finished:
-            return
-        self._copy.body(chunk)
-        if self._left is not None:
-            self._left -= len(chunk)
-            if self._left <= 0:
-                # SEMANTICS 5: complete before the last byte leaves, so a retry sent the
-                # moment the response arrives is a replay, never a 409.
-                self._finish(raised=False)
+        self._finish(self.recorder.body(chunk))
 
     def end(self) -> None:
         """The app's iterable is exhausted."""
-        if not self.finished:
-            short = self._left is not None and self._left > 0
-            self._finish(raised=self._copy.status == 0 or short)
+        self._finish(self.recorder.end())
 
     def fail(self) -> None:
         """The app raised: the claim is released so a retry runs again."""
-        if not self.finished:
-            self._finish(raised=True)
+        self._finish(self.recorder.fail())
 
     def drain(self, rest: Iterator[bytes]) -> None:
-        """The server stopped before the end (the client left). SEMANTICS 5: a client
-        that leaves releases nothing, so the app finishes its response to be stored,
-        unless it is too large to store anyway (then it completes without a body)."""
+        """The server stopped before the end (the client left): the app finishes its
+        response while the recorder wants it (SEMANTICS 5)."""
         try:
             for chunk in rest:
                 self.body(chunk)
-                if self.finished:
-                    return
-                if self._copy.overflowed:
-                    self.fail()
-                    return
+                if not self.recorder.drains:
+                    break
         except BaseException:
             self.fail()
             raise
-        self.end()
+        self._finish(self.recorder.gone())
 
-    def _finish(self, raised: bool) -> None:
-        self.finished = True
-        copy = self._copy
-        result = AppResult(copy.status, copy.headers, raised, copy.stored(), self.started)
-        self._driver.finish(result)
+    def _finish(self, result: AppResult | None) -> None:
+        if result is not None:
+            self._driver.finish(result)
 
 
 class CapturedBody:
@@ -144,7 +126,8 @@ class CapturedBody:
         except BaseException:
             self._capture.fail()
             raise
-        self._capture.started = True
+        # A WSGI server sends the status line with the first body bytes.
+        self._capture.recorder.sent()
         self._capture.body(chunk)
         return chunk
 

@@ -15,14 +15,7 @@ from typing import TYPE_CHECKING, Any
 from idempotency_middleware.drivers import SyncDriver
 from idempotency_middleware.events import Report
 from idempotency_middleware.options import Options
-from idempotency_middleware.protocol import (
-    PassThrough,
-    exchange,
-    inspect,
-    key_of,
-    too_large,
-    without_key,
-)
+from idempotency_middleware.protocol import PassThrough, admit, exchange, inspect
 from idempotency_middleware.records import StoredResponse
 from idempotency_middleware.request import Request
 from idempotency_middleware.steps import Respond
@@ -153,22 +146,18 @@ def protect(
         # Nobody is left to read an answer; the server needs one all the same.
         start_response("400 Bad Request", [("Content-Length", "0")])
         return []
-    if body is None:
-        return _reject(start_response, too_large(options), Report(options, head, route))
-    environ["wsgi.input"] = io.BytesIO(body)
-    request = Request(
-        head.method, head.path, head.query_string, head.headers, body, principal(environ)
-    )
-    key = decision.key if decision.key is not None else key_of(options, request)
-    if isinstance(key, Respond):
-        return _reject(start_response, key, Report(options, head, route))
-    if key is None:
-        missing = without_key(options, head.path)
-        if isinstance(missing, Respond):
-            return _reject(start_response, missing, Report(options, head, route))
+    user = None
+    if body is not None:
+        environ["wsgi.input"] = io.BytesIO(body)
+        user = principal(environ)
+    admitted = admit(options, decision, head, body, user)
+    if isinstance(admitted, Respond):
+        return _reject(start_response, admitted, Report(options, head, route))
+    if isinstance(admitted, PassThrough):
         return app(environ, start_response)
+    request = admitted.request
     driver = SyncDriver(
-        options.store, exchange(options, request, key), Report(options, request, route)
+        options.store, exchange(options, request, admitted.key), Report(options, request, route)
     )
     step = driver.begin()
     if isinstance(step, Respond):

@@ -5,7 +5,7 @@ from __future__ import annotations
 # [start:metrics]
 from collections import Counter
 
-from idempotency_middleware.events import OutcomeEvent
+from idempotency_middleware.outcomes import OutcomeEvent
 
 OUTCOMES: Counter[tuple[str, str]] = Counter()
 

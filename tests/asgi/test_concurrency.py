@@ -282,3 +282,9 @@ async def test_disconnect_during_completion_still_completes(make_service: MakeSe
     assert record is not None
     assert record.state is RecordState.COMPLETED
     assert service.calls["stream"] == 1
+
+
+def test_only_a_store_whose_async_faces_never_suspend_skips_the_shield() -> None:
+    assert MemoryStore.suspends is False
+    # A subclass may await in its async faces, as SlowCompleteStore does.
+    assert SlowCompleteStore.suspends is True

@@ -17,14 +17,13 @@ from idempotency_middleware.keys import from_form, from_json
 from idempotency_middleware.options import Options
 from idempotency_middleware.problems import PROBLEM_BASE_URI
 from idempotency_middleware.protocol import (
+    Admitted,
     Exchange,
     PassThrough,
     ReadBody,
+    admit,
     exchange,
     inspect,
-    key_of,
-    too_large,
-    without_key,
 )
 from idempotency_middleware.records import Claim, Record, RecordState, StoredResponse
 from idempotency_middleware.request import Request
@@ -565,7 +564,7 @@ def test_key_invalid_detail_is_the_error_message() -> None:
     assert "comma" in problem(step)["detail"]
 
 
-# --- after the body is read: key_of, without_key, too_large --------------------------------
+# --- after the body is read: admit() ---------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -578,26 +577,32 @@ def test_key_invalid_detail_is_the_error_message() -> None:
         (b"not json", "key-invalid"),
     ],
 )
-def test_key_of_body(body: bytes, expected: str | None) -> None:
+def test_admit_finds_the_key_in_the_body(body: bytes, expected: str | None) -> None:
     options = build(key=from_json("/id"))
-    key = key_of(options, Request("POST", "/hook", body=body))
-    if isinstance(key, Respond):
-        assert key.outcome == expected
-        assert problem(key)["status"] == 400
+    wanted = inspect(options, head("POST", "/hook"))
+    assert isinstance(wanted, ReadBody)
+    admitted = admit(options, wanted, head("POST", "/hook"), body, "user-1")
+    if isinstance(admitted, Respond):
+        assert admitted.outcome == expected
+        assert problem(admitted)["status"] == 400
+    elif expected is None:
+        assert admitted == PassThrough()
     else:
-        assert key == expected
+        assert isinstance(admitted, Admitted)
+        assert admitted.key == expected
+        assert (admitted.request.body, admitted.request.principal) == (body, "user-1")
 
 
 @pytest.mark.parametrize(
     ("options", "path", "expected"),
     [
-        (DEFAULT, "/orders", None),
-        (build(required=["/pay"]), "/orders", None),
-        (build(required=["/pay"]), "/pay", "key-missing"),
+        (build(key=from_json("/id")), "/orders", None),
+        (build(key=from_json("/id"), required=["/pay"]), "/orders", None),
+        (build(key=from_json("/id"), required=["/pay"]), "/pay", "key-missing"),
     ],
 )
-def test_without_key(options: Options, path: str, expected: str | None) -> None:
-    answer = without_key(options, path)
+def test_admit_without_key(options: Options, path: str, expected: str | None) -> None:
+    answer = admit(options, ReadBody(LIMIT), head("POST", path), b"{}")
     if expected is None:
         assert answer == PassThrough()
     else:
@@ -605,8 +610,9 @@ def test_without_key(options: Options, path: str, expected: str | None) -> None:
         assert answer.outcome == expected
 
 
-def test_too_large() -> None:
-    answer = too_large(build(max_request_bytes=1000))
+def test_admit_a_body_over_the_limit() -> None:
+    answer = admit(build(max_request_bytes=1000), ReadBody(1000, "k1"), head(), None)
+    assert isinstance(answer, Respond)
     body = problem(answer)
     assert (answer.outcome, body["status"], body["retryable"]) == ("request-too-large", 413, False)
     assert "1000" in body["detail"]

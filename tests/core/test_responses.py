@@ -7,7 +7,6 @@ import pytest
 from idempotency_middleware.records import Headers, StoredResponse
 from idempotency_middleware.responses import (
     DEFAULT_NOT_STORED,
-    ResponseCapture,
     is_storable,
     replay,
     storable_headers,
@@ -163,41 +162,3 @@ def test_storable_headers(headers: Headers, kept: Headers) -> None:
 )
 def test_replay(stored: StoredResponse, replayed: StoredResponse) -> None:
     assert replay(stored) == replayed
-
-
-def captured(limit: int, chunks: list[bytes]) -> ResponseCapture:
-    capture = ResponseCapture(limit)
-    capture.start(
-        201,
-        ((b"content-type", b"text/plain"), (b"set-cookie", b"s=1"), (b"content-length", b"9")),
-    )
-    for chunk in chunks:
-        capture.body(chunk)
-    return capture
-
-
-CAPTURE_CASES: list[tuple[int, list[bytes], bytes | None]] = [
-    (10, [], b""),
-    (10, [b""], b""),
-    (10, [b"hello"], b"hello"),
-    (10, [b"hello", b"", b"world"], b"helloworld"),
-    (10, [b"0123456789"], b"0123456789"),
-    (10, [b"01234567890"], None),
-    (10, [b"01234", b"567890"], None),
-    (10, [b"0123456789", b"x"], None),
-    # Once over the limit, nothing later makes it fit again.
-    (10, [b"01234567890", b"", b"x"], None),
-    (0, [b""], b""),
-    (0, [b"x"], None),
-]
-
-
-@pytest.mark.parametrize(("limit", "chunks", "body"), CAPTURE_CASES)
-def test_response_capture(limit: int, chunks: list[bytes], body: bytes | None) -> None:
-    capture = captured(limit, chunks)
-    stored = capture.stored()
-    assert capture.overflowed is (body is None)
-    if body is None:
-        assert stored is None
-    else:
-        assert stored == StoredResponse(201, ((b"content-type", b"text/plain"),), body)

@@ -7,7 +7,8 @@ import pytest
 from django.core.checks import run_checks
 from django.test import override_settings
 
-from idempotency_middleware.events import OutcomeEvent
+from idempotency_middleware.outcomes import OutcomeEvent
+from tests.django import views
 from tests.django.clients import ClientTestCase
 
 events: list[OutcomeEvent] = []
@@ -50,4 +51,25 @@ class OnOutcomeTests(ClientTestCase):
 
 @pytest.mark.usefixtures("sqlite_db")
 class AsyncOnOutcomeTests(OnOutcomeTests):
+    asynchronous = True
+
+
+class ViewListenerTests(ClientTestCase):
+    """A view's own on_outcome hears the answers given before its record is read."""
+
+    def test_the_views_listener_hears_its_400s_and_413(self) -> None:
+        views.heard.clear()
+        self.post("/listened")
+        self.post("/listened", key="k" * 300)
+        self.post("/listened", key="k1", body=b"x" * 200)
+        assert [(e.outcome, e.status, e.route) for e in views.heard] == [
+            ("key-missing", 400, "/listened"),
+            ("key-invalid", 400, "/listened"),
+            ("request-too-large", 413, "/listened"),
+        ]
+        assert views.calls["listened"] == 0
+
+
+@pytest.mark.usefixtures("sqlite_db")
+class AsyncViewListenerTests(ViewListenerTests):
     asynchronous = True

@@ -11,6 +11,7 @@ urlpatterns = [
     path("echo", views.echo),
     path("exempt", views.exempt),
     path("required", views.required),
+    path("listened", views.listened),
     path("delivery", views.delivery),
     path("stream", views.stream),
     path("astream", views.astream),

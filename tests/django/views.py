@@ -24,6 +24,7 @@ from rest_framework.response import Response as DRFResponse
 from rest_framework.views import APIView
 
 from idempotency_middleware.django import idempotency_exempt, idempotency_required
+from idempotency_middleware.outcomes import OutcomeEvent
 
 calls: Counter[str] = Counter()
 """Runs per view name; tests reset it."""
@@ -61,6 +62,16 @@ def exempt(request: HttpRequest) -> JsonResponse:
 @idempotency_required
 def required(request: HttpRequest) -> JsonResponse:
     return _run("required", request)
+
+
+heard: list[OutcomeEvent] = []
+"""What the listener of :func:`listened` heard; tests reset it."""
+
+
+@csrf_exempt
+@idempotency_required(on_outcome=heard.append, max_request_bytes=100)
+def listened(request: HttpRequest) -> JsonResponse:
+    return _run("listened", request)
 
 
 @csrf_exempt

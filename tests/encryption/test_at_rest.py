@@ -20,7 +20,7 @@ from starlette.routing import Route
 
 from idempotency_middleware.asgi import IdempotencyMiddleware
 from idempotency_middleware.encryption import generate_key
-from idempotency_middleware.events import OutcomeEvent
+from idempotency_middleware.outcomes import OutcomeEvent
 from idempotency_middleware.stores import Store
 from tests.redis.servers import REDIS_URL, redis_store, unique_prefix
 from tests.stores.faces import fresh_store

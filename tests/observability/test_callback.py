@@ -9,7 +9,7 @@ import logging
 import pytest
 
 from idempotency_middleware import ConfigurationError, MemoryStore, Options
-from idempotency_middleware.events import OutcomeEvent
+from idempotency_middleware.outcomes import OutcomeEvent
 from tests.observability.conftest import RAW_KEY, SCENARIOS, MakeClient
 from tests.observability.test_logging import run
 
