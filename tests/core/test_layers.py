@@ -17,11 +17,15 @@ EDGES = {
     "drivers",
     "encryption",
     "events",
+    "functions",
     "otel",
+    "pytest_plugin",
     "renewal",
+    "testing",
     "wiring",
 }
-"""Top-level modules that meet a store, a clock, an event loop or a logger."""
+"""Top-level modules that meet a store, a clock, an event loop or a logger: the drivers and
+what they need, the adapter for function calls, and the helpers of users' test suites."""
 
 FORBIDDEN = ("asyncio", "time", "threading", "idempotency_middleware.stores")
 ALLOWED = {("options", "idempotency_middleware.wiring")}
