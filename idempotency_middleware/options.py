@@ -24,8 +24,8 @@ from idempotency_middleware.keys import DEFAULT_MAX_KEY_LENGTH, KeySource, from_
 from idempotency_middleware.overrides import overridden
 from idempotency_middleware.problems import ERROR_FORMATS, PROBLEM_BASE_URI, ErrorFormat
 from idempotency_middleware.problems import problem_base_uri as checked_base_uri
+from idempotency_middleware.replay import DEFAULT_NOT_STORED
 from idempotency_middleware.request import Request
-from idempotency_middleware.responses import DEFAULT_NOT_STORED
 from idempotency_middleware.routes import PathTable, PathTemplates
 from idempotency_middleware.scope import ScopeFunction, checked_scope, default_scope
 from idempotency_middleware.wiring import wire

@@ -16,7 +16,7 @@ EDGES = {
     "clock",
     "drivers",
     "encryption",
-    "events",
+    "outcome_log",
     "otel",
     "renewal",
     "wiring",
