@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from idempotency_middleware.errors import StoreError
-from idempotency_middleware.events import Report, log_outcome
+from idempotency_middleware.outcome_log import Report, log_outcome
 from idempotency_middleware.protocol import Exchange
 from idempotency_middleware.renewal import (
     AsyncRenewer,

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from urllib.parse import parse_qsl, urlencode
 
 from idempotency_middleware.errors import ConfigurationError
-from idempotency_middleware.forms import multipart_parts
+from idempotency_middleware.multipart import multipart_parts
 from idempotency_middleware.request import Request
 
 __all__ = ["FingerprintFunction", "RequestFingerprint", "canonical_query", "digested", "key_only"]

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from idempotency_middleware.errors import ConfigurationError, IdempotencyError
-from idempotency_middleware.forms import multipart_parts
+from idempotency_middleware.multipart import multipart_parts
 from idempotency_middleware.request import Request
 
 __all__ = [

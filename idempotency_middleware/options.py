@@ -21,10 +21,11 @@ from idempotency_middleware.fingerprint import (
     key_only,
 )
 from idempotency_middleware.keys import DEFAULT_MAX_KEY_LENGTH, KeySource, from_header
+from idempotency_middleware.overrides import overridden
 from idempotency_middleware.problems import ERROR_FORMATS, PROBLEM_BASE_URI, ErrorFormat
 from idempotency_middleware.problems import problem_base_uri as checked_base_uri
+from idempotency_middleware.replay import DEFAULT_NOT_STORED
 from idempotency_middleware.request import Request
-from idempotency_middleware.responses import DEFAULT_NOT_STORED
 from idempotency_middleware.routes import PathTable, PathTemplates
 from idempotency_middleware.scope import ScopeFunction, checked_scope, default_scope
 from idempotency_middleware.wiring import wire
@@ -308,11 +309,7 @@ def _route(template: str, changes: Any, arguments: dict[str, Any]) -> Options:
             f"{where} cannot set {', '.join(wrong)}: a route sets {', '.join(route_wide)}; "
             "the others hold for the whole app"
         )
-    merged = dict(arguments)
-    if "key" in changes or "header" in changes:
-        # One key source per route (SEMANTICS 2): the route's replaces the app's.
-        merged.update(key=None, header=None)
-    merged.update(changes)
+    merged = overridden(arguments, changes)
     if merged["include"]:
         merged["include"] = (*merged["include"], template)
     try:

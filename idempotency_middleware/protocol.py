@@ -18,8 +18,8 @@ from idempotency_middleware.keys import InvalidKeyError
 from idempotency_middleware.options import Options
 from idempotency_middleware.problems import Problem, ProblemType
 from idempotency_middleware.records import Claim, RecordState
+from idempotency_middleware.replay import is_storable, replay
 from idempotency_middleware.request import Request
-from idempotency_middleware.responses import is_storable, replay
 from idempotency_middleware.scope import lookup_key
 from idempotency_middleware.sealed import refuse_sealed
 from idempotency_middleware.steps import (

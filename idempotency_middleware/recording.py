@@ -18,7 +18,7 @@ otherwise. No I/O: the adapter sends, and iterates what the app produces.
 from __future__ import annotations
 
 from idempotency_middleware.records import Headers, StoredResponse
-from idempotency_middleware.responses import storable_headers
+from idempotency_middleware.replay import storable_headers
 from idempotency_middleware.steps import AppResult
 
 __all__ = ["Recorder", "declared_length"]

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from idempotency_middleware.errors import StoreError
-from idempotency_middleware.events import log_outcome
+from idempotency_middleware.outcome_log import log_outcome
 from idempotency_middleware.records import Record, RecordState, StoredResponse
 from idempotency_middleware.steps import CompleteStep
 from idempotency_middleware.stores import forks

@@ -8,8 +8,8 @@ from typing import Any
 
 from idempotency_middleware.asgi.types import ASGIApp, Message, Receive, Scope, Send
 from idempotency_middleware.drivers import AsyncDriver
-from idempotency_middleware.events import Report
 from idempotency_middleware.options import Options
+from idempotency_middleware.outcome_log import Report
 from idempotency_middleware.protocol import Admitted, PassThrough, admit, exchange, inspect
 from idempotency_middleware.recording import Recorder
 from idempotency_middleware.records import StoredResponse

@@ -17,7 +17,7 @@ from typing import Any
 from idempotency_middleware.cli import commands
 from idempotency_middleware.cli.commands import CommandError
 from idempotency_middleware.errors import StoreError
-from idempotency_middleware.stores import _REDIS_SCHEMES, _SQL_SCHEMES, Store, from_url
+from idempotency_middleware.stores import Store, backend_of, from_url
 
 __all__ = ["SECRET_VARIABLE", "STORE_URL_VARIABLE", "main", "parser"]
 
@@ -73,9 +73,9 @@ def _shown(url: str) -> str:
 def _open(url: str | None, arguments: argparse.Namespace) -> Store:
     if not url:
         raise CommandError(f"no store: give --store URL or set {STORE_URL_VARIABLE}, {_EXAMPLES}")
-    scheme = url.split(":", 1)[0].split("+", 1)[0].lower()
+    backend = backend_of(url)
     options: dict[str, Any] = {}
-    if scheme in _SQL_SCHEMES:
+    if backend == "sql":
         # Only init creates the table: any other command on a database without it is
         # pointed at the wrong database, or init has not run.
         options["create_table"] = False
@@ -85,17 +85,17 @@ def _open(url: str | None, arguments: argparse.Namespace) -> Store:
             options["schema"] = arguments.schema
     elif arguments.table or arguments.schema:
         raise CommandError("--table and --schema apply to SQL store URLs only")
-    if scheme in _REDIS_SCHEMES and arguments.prefix:
+    if backend == "redis" and arguments.prefix:
         options["prefix"] = arguments.prefix
     elif arguments.prefix:
         raise CommandError("--prefix applies to Redis store URLs only")
-    if scheme == "memory":
+    if backend == "memory":
         raise CommandError(
             "memory:// is the store of one running process, out of reach from here: "
             "give the URL of the SQL database or Redis your app uses"
         )
     try:
-        if scheme == "sqlite" and arguments.command != "init":
+        if url.lower().startswith("sqlite") and arguments.command != "init":
             _require_sqlite_file(url)
         return from_url(url, **options)
     except ImportError as exc:

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 from django.contrib import admin
 from django.http import HttpRequest
 
-from idempotency_middleware.codec import decode_headers
 from idempotency_middleware.django.models import IdempotencyRecord
 from idempotency_middleware.errors import RecordDecodeError
+from idempotency_middleware.stores.codec import decode_headers
 
 _PREVIEW = 2000
 

@@ -19,10 +19,10 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from django.core.cache import BaseCache, caches
 
 from idempotency_middleware.clock import Clock, system_clock
-from idempotency_middleware.codec import FORMAT_VERSION, decode_headers, encode_headers
 from idempotency_middleware.django.threaded import ThreadedStore
 from idempotency_middleware.errors import RecordDecodeError, StoreError
 from idempotency_middleware.records import Claim, Record, RecordState, StoredResponse
+from idempotency_middleware.stores.codec import FORMAT_VERSION, decode_headers, encode_headers
 
 __all__ = ["NOT_ATOMIC", "NOT_SHARED", "CacheStore"]
 

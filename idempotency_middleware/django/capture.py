@@ -16,7 +16,7 @@ from typing import cast
 from asgiref.sync import sync_to_async
 from django.http import HttpResponse, HttpResponseBase, StreamingHttpResponse
 
-from idempotency_middleware.events import logger
+from idempotency_middleware.outcome_log import logger
 from idempotency_middleware.recording import Recorder, declared_length
 from idempotency_middleware.steps import AppResult, Done, Respond
 

@@ -39,7 +39,6 @@ sends ``setting_changed``), so requests pay nothing to read them.
 from __future__ import annotations
 
 import inspect
-import re
 import threading
 from typing import Any
 
@@ -56,15 +55,15 @@ from idempotency_middleware.django.database_store import DatabaseStore
 from idempotency_middleware.django.decorators import ViewPolicy
 from idempotency_middleware.errors import ConfigurationError
 from idempotency_middleware.options import Options
+from idempotency_middleware.overrides import EVERY_PATH, SETTING_PREFIX, overridden, setting_error
 from idempotency_middleware.stores import Store, from_url
 from idempotency_middleware.stores.memory import MemoryStore
 
 __all__ = ["SettingError", "conf", "setting_name"]
 
 APP = "idempotency_middleware.django"
-PREFIX = "IDEMPOTENCY_"
+PREFIX = SETTING_PREFIX
 _READ_TOO = frozenset({"SECRET_KEY", "DATA_UPLOAD_MAX_MEMORY_SIZE"})
-_EVERY_PATH = ("/", "/{path:path}")
 _DEFAULT_MAX_REQUEST_BYTES: int = (
     inspect.signature(Options.build).parameters["max_request_bytes"].default
 )
@@ -201,23 +200,10 @@ def _setting_options() -> dict[str, Any]:
     return options
 
 
-def _named(message: str) -> str:
-    # Options.build names the option first; a Django user knows it as a setting.
-    option = re.match(r"[a-z_]+", message)
-    if option is not None and option.group() in Options.names():
-        return f"{setting_name(option.group())}: {message}"
-    return f"IDEMPOTENCY_* settings: {message}"
-
-
 def _compile(base: dict[str, Any], store: Store, policy: ViewPolicy | None) -> Options:
     options = dict(base)
     if policy is not None:
-        # One key source per route (SEMANTICS 2): the view's replaces the settings'.
-        if "key" in policy.options:
-            options.pop("header", None)
-        if "header" in policy.options:
-            options.pop("key", None)
-        options.update(policy.options, required=_EVERY_PATH, exclude=())
+        options = overridden(base, policy.options, required=EVERY_PATH, exclude=())
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     wanted = options.get("max_request_bytes", _DEFAULT_MAX_REQUEST_BYTES)
     if limit is not None and isinstance(wanted, int) and wanted > limit:
@@ -227,7 +213,8 @@ def _compile(base: dict[str, Any], store: Store, policy: ViewPolicy | None) -> O
     except SettingError:
         raise
     except ConfigurationError as exc:
-        raise SettingError(_named(str(exc)), "idempotency_middleware.E001") from exc
+        message = setting_error(str(exc), Options.names())
+        raise SettingError(message, "idempotency_middleware.E001") from exc
 
 
 class _Conf:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from idempotency_middleware.codec import RECORD_COLUMNS
+from idempotency_middleware.stores.codec import RECORD_COLUMNS
 
 __all__ = ["PURGE_BATCH", "SUPPORTED_VENDORS", "TABLE", "Statements", "statements"]
 

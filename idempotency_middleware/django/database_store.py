@@ -29,13 +29,13 @@ from django.db import (
 from django.db.backends.utils import CursorWrapper
 
 from idempotency_middleware.clock import Clock, system_clock
-from idempotency_middleware.codec import FORMAT_VERSION, decode_row, encode_headers
 from idempotency_middleware.django.database_sql import PURGE_BATCH, Statements, statements
 from idempotency_middleware.django.database_table import ensure_table
 from idempotency_middleware.django.threaded import ThreadedStore
 from idempotency_middleware.errors import ConfigurationError, StoreError
 from idempotency_middleware.records import Claim, Record, RecordState, StoredResponse
 from idempotency_middleware.stores.base import RecordCounts
+from idempotency_middleware.stores.codec import FORMAT_VERSION, decode_row, encode_headers
 
 __all__ = ["DatabaseStore"]
 

@@ -6,7 +6,7 @@ import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from asgiref.sync import async_to_sync, iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
@@ -25,8 +25,8 @@ from idempotency_middleware.django.checks import check_cache_is_shared
 from idempotency_middleware.django.conf import conf
 from idempotency_middleware.django.decorators import policy_of
 from idempotency_middleware.drivers import AsyncDriver, SyncDriver
-from idempotency_middleware.events import Report, logger
 from idempotency_middleware.options import Options
+from idempotency_middleware.outcome_log import Report, logger
 from idempotency_middleware.protocol import PassThrough, admit, exchange, inspect
 from idempotency_middleware.request import Request
 from idempotency_middleware.scope import default_scope
@@ -111,8 +111,15 @@ def _answer(refused: _Refused, request: HttpRequest) -> HttpResponseBase:
     return http_response(answer)
 
 
-def _report(prepared: _Keyed, request: Request) -> Report:
-    return Report(prepared.options, request, prepared.route)
+_D = TypeVar("_D", SyncDriver, AsyncDriver)
+
+
+def _driver(kind: type[_D], prepared: _Keyed, request: Request) -> _D:
+    """The driver of ``prepared``'s record, for the sync or the async path; ``request``
+    is its neutral request with the principal."""
+    options = prepared.options
+    steps = exchange(options, request, prepared.key)
+    return kind(options.store, steps, Report(options, request, prepared.route))
 
 
 async def _scoped_in_a_thread(prepared: _Keyed, request: Request) -> _Keyed:
@@ -200,12 +207,9 @@ class IdempotencyMiddleware:
         prepared = _prepare(request)
         if not isinstance(prepared, _Keyed):
             return respond(request) if prepared is None else _answer(prepared, request)
-        user = getattr(request, "user", None)
-        neutral = _with_principal(prepared.request, user)
+        neutral = _with_principal(prepared.request, getattr(request, "user", None))
+        driver = _driver(SyncDriver, prepared, neutral)
         options = prepared.options
-        driver = SyncDriver(
-            options.store, exchange(options, neutral, prepared.key), _report(prepared, neutral)
-        )
         step = driver.begin()
         if isinstance(step, Respond):
             return http_response(step)
@@ -233,10 +237,8 @@ class IdempotencyMiddleware:
         user = await auser() if auser is not None else getattr(request, "user", None)
         neutral = _with_principal(prepared.request, user)
         prepared = await _scoped_in_a_thread(prepared, neutral)
+        driver = _driver(AsyncDriver, prepared, neutral)
         options = prepared.options
-        driver = AsyncDriver(
-            options.store, exchange(options, neutral, prepared.key), _report(prepared, neutral)
-        )
         step = await driver.begin()
         if isinstance(step, Respond):
             return http_response(step)

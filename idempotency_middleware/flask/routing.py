@@ -21,6 +21,7 @@ from idempotency_middleware.errors import ConfigurationError
 from idempotency_middleware.flask.forms import DEFAULT_FIELD
 from idempotency_middleware.keys import from_form
 from idempotency_middleware.options import APP_WIDE, Options
+from idempotency_middleware.overrides import EVERY_PATH, overridden
 from idempotency_middleware.stores.memory import MemoryStore
 from idempotency_middleware.wsgi.middleware import protect
 
@@ -31,7 +32,6 @@ __all__ = ["FlaskMiddleware", "Policies", "Policy", "Target", "check_overrides"]
 
 Target = TypeVar("Target", bound="Callable[..., Any] | Blueprint")
 
-_EVERY_PATH = ("/", "/{path:path}")
 _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
@@ -203,13 +203,15 @@ class FlaskMiddleware:
                 # A browser shows the answer to the last click: duplicates wait for the
                 # first click's page, where a 409 would be an error page.
                 settings.update(key=from_form(DEFAULT_FIELD), in_flight="wait")
-            if "key" in policy.options or "header" in policy.options:
-                # A view's key source replaces the app's, whichever form either takes.
-                settings.update(key=None, header=None)
             if policy is not _DEFAULT:
                 # A decorated view is covered whatever the app's path templates say.
-                settings.update(policy.options, include=(), exclude=())
-                settings["required"] = _EVERY_PATH if policy.required else ()
+                settings = overridden(
+                    settings,
+                    policy.options,
+                    include=(),
+                    exclude=(),
+                    required=EVERY_PATH if policy.required else (),
+                )
             # check_overrides validated the view's options when it was decorated.
             built = self._built[id(policy), form] = (policy, Options.build(**settings))
         return built[1]

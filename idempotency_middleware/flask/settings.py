@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +14,7 @@ from sqlalchemy.engine import Engine
 
 from idempotency_middleware.errors import ConfigurationError
 from idempotency_middleware.options import Options
+from idempotency_middleware.overrides import SETTING_PREFIX, setting_error
 from idempotency_middleware.stores.base import Store
 from idempotency_middleware.stores.sql import SQLAlchemyStore, make_table
 
@@ -28,7 +28,7 @@ __all__ = [
     "table_source",
 ]
 
-PREFIX = "IDEMPOTENCY_"
+PREFIX = SETTING_PREFIX
 
 _FLASK_ONLY: dict[str, Any] = {
     "DATABASE_URI": None,
@@ -57,14 +57,6 @@ def _check_known(config: Mapping[str, Any]) -> None:
             )
 
 
-def _naming_the_key(error: ConfigurationError) -> ConfigurationError:
-    # Options name an option ("ttl must be ..."); a Flask user wrote IDEMPOTENCY_TTL.
-    first = re.match(r"\w+", str(error))
-    if first and first.group() in Options.names():
-        return ConfigurationError(f"{PREFIX}{first.group().upper()}: {error}")
-    return ConfigurationError(f"{PREFIX}* settings: {error}")
-
-
 def build_options(config: Mapping[str, Any], store: Store) -> tuple[Options, dict[str, Any]]:
     """The options the config describes, and the keyword arguments they were built from
     (views with their own options rebuild from these)."""
@@ -74,7 +66,7 @@ def build_options(config: Mapping[str, Any], store: Store) -> tuple[Options, dic
     try:
         return Options.build(**settings), settings
     except ConfigurationError as exc:
-        raise _naming_the_key(exc) from exc
+        raise ConfigurationError(setting_error(str(exc), Options.names())) from exc
 
 
 @dataclass(frozen=True)

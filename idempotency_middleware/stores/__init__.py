@@ -8,7 +8,7 @@ process sees. Backends' drivers are imported only when their store is used.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from idempotency_middleware.errors import ConfigurationError
 from idempotency_middleware.stores.base import Store
@@ -18,10 +18,34 @@ if TYPE_CHECKING:
     from idempotency_middleware.stores.redis import RedisStore
     from idempotency_middleware.stores.sql import SQLAlchemyStore
 
-__all__ = ["MemoryStore", "RedisStore", "SQLAlchemyStore", "Store", "from_url"]
+__all__ = [
+    "Backend",
+    "MemoryStore",
+    "RedisStore",
+    "SQLAlchemyStore",
+    "Store",
+    "backend_of",
+    "from_url",
+]
 
-_SQL_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb")
-_REDIS_SCHEMES = ("redis", "rediss")
+Backend = Literal["memory", "sql", "redis"]
+"""The kinds of store a URL names."""
+
+_BACKENDS: dict[str, Backend] = {
+    "memory": "memory",
+    **dict.fromkeys(("sqlite", "postgresql", "postgres", "mysql", "mariadb"), "sql"),
+    **dict.fromkeys(("redis", "rediss"), "redis"),
+}
+
+
+def _scheme(url: str) -> str:
+    return url.split(":", 1)[0].split("+", 1)[0].lower()
+
+
+def backend_of(url: str) -> Backend | None:
+    """The kind of store :func:`from_url` builds for ``url`` (``"memory"``, ``"sql"``
+    or ``"redis"``), or None when its scheme is none of theirs."""
+    return _BACKENDS.get(_scheme(url))
 
 
 def from_url(url: str, **options: Any) -> Store:
@@ -29,17 +53,18 @@ def from_url(url: str, **options: Any) -> Store:
     ``postgresql+psycopg://...``, ``mysql+pymysql://...``, ``redis://...``, ``rediss://...``,
     ``redis+cluster://host:port,...`` or ``redis+sentinel://host:port,.../service[/db]``;
     ``options`` go to the store."""
-    scheme = url.split(":", 1)[0].split("+", 1)[0].lower()
-    if scheme == "memory":
+    scheme = _scheme(url)
+    backend = _BACKENDS.get(scheme)
+    if backend == "memory":
         return MemoryStore(**options)
-    if scheme in _SQL_SCHEMES:
+    if backend == "sql":
         from idempotency_middleware.stores.sql import SQLAlchemyStore
 
         if scheme == "postgres":
             url = "postgresql" + url[len("postgres") :]
         store: Store = SQLAlchemyStore(url, **options)
         return store
-    if scheme in _REDIS_SCHEMES:
+    if backend == "redis":
         from idempotency_middleware.stores.redis import RedisStore
 
         return RedisStore(url, **options)

@@ -26,11 +26,11 @@ from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 from redis.retry import Retry
 
 from idempotency_middleware.clock import Clock
-from idempotency_middleware.codec import encode_headers
 from idempotency_middleware.errors import ConfigurationError, StoreError
 from idempotency_middleware.records import Claim, Record, RecordState, StoredResponse
 from idempotency_middleware.stores import forks
 from idempotency_middleware.stores.base import RecordCounts, Store
+from idempotency_middleware.stores.codec import encode_headers
 from idempotency_middleware.stores.redis_clients import AsyncClient, SyncClient, from_url, twin
 from idempotency_middleware.stores.redis_scripts import (
     CLAIM,

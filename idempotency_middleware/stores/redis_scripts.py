@@ -5,13 +5,13 @@ A record is one hash under one key, so every operation is one script on one key:
 one round trip, and at home on whichever node of a Redis Cluster owns the key. Fields:
 
 ====  ==================================================================
-v     format version (:data:`~idempotency_middleware.codec.FORMAT_VERSION`)
+v     format version (:data:`~idempotency_middleware.stores.codec.FORMAT_VERSION`)
 s     state: ``in_progress`` or ``completed``
 o     owner token
 f     fingerprint
 e     lease or retention end, in milliseconds since the epoch
 st    status of the replayable response (completed records only)
-h     its header lines (:func:`~idempotency_middleware.codec.encode_headers`)
+h     its header lines (:func:`~idempotency_middleware.stores.codec.encode_headers`)
 b     its body
 ====  ==================================================================
 
@@ -25,9 +25,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any, NamedTuple
 
-from idempotency_middleware.codec import FORMAT_VERSION, decode_response
 from idempotency_middleware.errors import RecordDecodeError, StoreError
 from idempotency_middleware.records import Claim, Record, RecordState
+from idempotency_middleware.stores.codec import FORMAT_VERSION, decode_response
 
 __all__ = ["CLAIM", "COMPLETE", "GET", "RELEASE", "RENEW", "Script", "claimed", "standing"]
 

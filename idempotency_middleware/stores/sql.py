@@ -18,11 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.dml import Delete, Update
 
 from idempotency_middleware.clock import Clock, system_clock
-from idempotency_middleware.codec import encode_headers
 from idempotency_middleware.errors import ConfigurationError, StoreError
 from idempotency_middleware.records import Claim, Record, RecordState, StoredResponse
 from idempotency_middleware.stores import sql_tables
 from idempotency_middleware.stores.base import RecordCounts, Store
+from idempotency_middleware.stores.codec import encode_headers
 from idempotency_middleware.stores.sql_connections import Connections
 from idempotency_middleware.stores.sql_engines import EngineFactory, async_url, is_memory, sync_url
 from idempotency_middleware.stores.sql_statements import (

@@ -14,9 +14,9 @@ from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.sql.dml import Delete, Insert, Update
 
-from idempotency_middleware.codec import FORMAT_VERSION, RECORD_COLUMNS, decode_row
 from idempotency_middleware.errors import ConfigurationError
 from idempotency_middleware.records import Record, RecordState
+from idempotency_middleware.stores.codec import FORMAT_VERSION, RECORD_COLUMNS, decode_row
 
 __all__ = ["PURGE_BATCH", "Statements", "idempotency_records", "make_table", "to_record"]
 

@@ -13,8 +13,8 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from idempotency_middleware.drivers import SyncDriver
-from idempotency_middleware.events import Report
 from idempotency_middleware.options import Options
+from idempotency_middleware.outcome_log import Report
 from idempotency_middleware.protocol import PassThrough, admit, exchange, inspect
 from idempotency_middleware.records import StoredResponse
 from idempotency_middleware.request import Request

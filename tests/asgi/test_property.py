@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from idempotency_middleware import MemoryStore, Store
 from idempotency_middleware.asgi import IdempotencyMiddleware
-from idempotency_middleware.responses import DEFAULT_NOT_STORED
+from idempotency_middleware.replay import DEFAULT_NOT_STORED
 from idempotency_middleware.sealed import SEALED_PREFIX
 from tests.asgi.conftest import http_scope, raw_app, run_asgi
 from tests.support.databases import sql_store, sqlite_url

@@ -19,10 +19,10 @@ import sqlalchemy as sa
 from idempotency_middleware.asgi import IdempotencyMiddleware
 from idempotency_middleware.asgi.types import Receive, Scope, Send
 from idempotency_middleware.cli import main
-from idempotency_middleware.codec import FORMAT_VERSION
 from idempotency_middleware.scope import lookup_key
 from idempotency_middleware.stores import from_url
 from idempotency_middleware.stores.base import Store
+from idempotency_middleware.stores.codec import FORMAT_VERSION
 from idempotency_middleware.stores.sql import SQLAlchemyStore
 from idempotency_middleware.stores.sql_statements import PURGE_BATCH
 from tests.cli.conftest import Target, open_target

@@ -17,8 +17,8 @@ from idempotency_middleware.errors import StoreError
 from idempotency_middleware.options import Options
 from idempotency_middleware.protocol import exchange
 from idempotency_middleware.records import Claim, Record, RecordState, StoredResponse
+from idempotency_middleware.replay import replay
 from idempotency_middleware.request import Request
-from idempotency_middleware.responses import replay
 from idempotency_middleware.scope import default_scope, lookup_key
 from idempotency_middleware.steps import AppResult, Done, Execute, Respond
 from idempotency_middleware.stores import MemoryStore

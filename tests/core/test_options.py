@@ -11,8 +11,8 @@ from idempotency_middleware.errors import ConfigurationError
 from idempotency_middleware.fingerprint import RequestFingerprint, digested, key_only
 from idempotency_middleware.keys import HeaderKey, from_form, from_json
 from idempotency_middleware.options import Options
+from idempotency_middleware.replay import DEFAULT_NOT_STORED
 from idempotency_middleware.request import Request
-from idempotency_middleware.responses import DEFAULT_NOT_STORED
 from idempotency_middleware.scope import default_scope
 from idempotency_middleware.stores import MemoryStore
 

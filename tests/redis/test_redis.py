@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from idempotency_middleware.codec import FORMAT_VERSION
 from idempotency_middleware.errors import RecordDecodeError, StoreError
 from idempotency_middleware.records import RecordState, StoredResponse
+from idempotency_middleware.stores.codec import FORMAT_VERSION
 from tests.redis.lossy import LossyProxy
 from tests.redis.servers import REDIS_URL, redis_server, redis_store
 from tests.stores.faces import LEASE, TTL, Face, digest

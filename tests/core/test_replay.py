@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from idempotency_middleware.records import Headers, StoredResponse
-from idempotency_middleware.responses import (
+from idempotency_middleware.replay import (
     DEFAULT_NOT_STORED,
     is_storable,
     replay,
