@@ -60,11 +60,12 @@ class SQLAlchemyStore(Store):
 
     ``durable=False`` relaxes commit durability on PostgreSQL (through psycopg): every
     connection of the engines the store builds runs with ``synchronous_commit=off``,
-    set in the libpq startup options, so no round trip is added. A statement then returns once its
-    change is in the server's WAL buffers, without waiting for them to reach the disk:
-    that wait is saved on every claim and completion, replays included (a claim
-    writes). A crash of the PostgreSQL server (not of the application) can then lose
-    the records of the last few hundred milliseconds (at most three times
+    set in the libpq startup options, so no round trip is added. A statement then
+    returns once its change is in the server's WAL buffers, without waiting for them to
+    reach the disk: that wait is saved on every claim that takes a key and every
+    completion (a replay writes nothing on PostgreSQL, so it waits for no flush
+    either way). A crash of the PostgreSQL server (not of the application) can then
+    lose the records of the last few hundred milliseconds (at most three times
     ``wal_writer_delay``), and a retry of one of those requests runs its handler
     again; the database stays consistent. Commits no longer wait for synchronous
     standbys either, so a failover can lose the same recent records, as with
@@ -195,6 +196,13 @@ class SQLAlchemyStore(Store):
 
     def _claim(self, params: dict[str, Any], conn: Connection) -> Row[Any]:
         statements = self._statements
+        if statements.claim_or_read is not None:
+            row = conn.execute(statements.claim_or_read, params).first()
+            # No row: another claim inserted one after this statement's snapshot.
+            # Unsettled: the record may be taken over. Either way the upsert, which
+            # always yields the one row, decides.
+            if row is not None and row.settled:
+                return row
         if statements.claim_without_returning is None or conn.dialect.insert_returning:
             return conn.execute(statements.claim, params).one()
         # MySQL has no RETURNING (MariaDB has since 10.5), so read the row back: one more
