@@ -3,8 +3,9 @@
 The stores are built as a user would, with their defaults, except the PostgreSQL
 pool, sized to the requests in flight; only the names (table, key prefix) are the run's
 own. ``ours/postgres-relaxed`` is ``ours/postgres`` with ``durable=False``, to show
-what waiting for the WAL flush at each commit costs. The Redis variant appears once
-``idempotency_middleware.stores.redis`` exists.
+what waiting for the WAL flush at each commit costs; ``ours/postgres-asyncpg`` is
+``ours/postgres`` from a ``postgresql+asyncpg://`` URL, its async face on asyncpg. The
+Redis variant appears once ``idempotency_middleware.stores.redis`` exists.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Callable
 from typing import Any
+
+import sqlalchemy as sa
 
 from benchmarks.app import create_app
 from benchmarks.services import Services
@@ -56,16 +59,20 @@ def _sqlite(services: Services) -> Store:
     return SQLAlchemyStore(services.sqlite_url("ours"))
 
 
-def _postgres(services: Services, *, durable: bool = True) -> Store:
+def _postgres(services: Services, *, durable: bool = True, asyncpg: bool = False) -> Store:
     from idempotency_middleware.stores.sql import SQLAlchemyStore
 
     # A pool as large as the requests in flight, as docs/performance.md advises: with
     # SQLAlchemy's default of 5, every connection past the fifth is opened and closed
     # again for each statement.
     pool = {"pool_size": max(CONCURRENCY)}
+    url = sa.make_url(services.postgres_url)
+    if asyncpg:
+        url = url.set(drivername="postgresql+asyncpg")
+    name = "ours_asyncpg" if asyncpg else "ours" if durable else "ours_relaxed"
     return SQLAlchemyStore(
-        services.postgres_url,
-        table_name=services.table("ours" if durable else "ours_relaxed"),
+        url.render_as_string(hide_password=False),
+        table_name=services.table(name),
         engine_options=pool,
         durable=durable,
     )
@@ -73,6 +80,16 @@ def _postgres(services: Services, *, durable: bool = True) -> Store:
 
 def _postgres_relaxed(services: Services) -> Store:
     return _postgres(services, durable=False)
+
+
+def _postgres_asyncpg(services: Services) -> Store:
+    return _postgres(services, asyncpg=True)
+
+
+def _asyncpg_missing() -> str | None:
+    if importlib.util.find_spec("asyncpg") is None:
+        return "the async face on asyncpg needs asyncpg (pip install asyncpg)"
+    return None
 
 
 def _redis(services: Services) -> Store:
@@ -104,6 +121,15 @@ OURS_SPECS = (
         lacks="no WAL flush wait",
         needs=("postgres",),
         wire=True,
+    ),
+    VariantSpec(
+        "ours/postgres-asyncpg",
+        "ours",
+        "postgres",
+        _builder(_postgres_asyncpg),
+        needs=("postgres",),
+        wire=True,
+        missing=_asyncpg_missing,
     ),
     VariantSpec(
         "ours/redis",

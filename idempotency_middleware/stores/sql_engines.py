@@ -27,9 +27,12 @@ __all__ = ["EngineFactory", "async_url", "is_memory", "sync_url"]
 _T = TypeVar("_T")
 
 _ASYNC_DRIVERS = {"postgresql": "psycopg", "sqlite": "aiosqlite", "mysql": "asyncmy"}
+# Async-only drivers a URL may name for the async face; the sync face then uses the
+# backend's sync driver.
+_ASYNC_ONLY = {"asyncpg": "psycopg"}
 # Drivers whose autocommit state SQLAlchemy can read, so it can skip the ROLLBACK it would
 # otherwise send when a connection goes back to the pool: one round trip per operation.
-_AUTOCOMMIT_AWARE = {"psycopg", "pymysql", "asyncmy", "pysqlite", "aiosqlite"}
+_AUTOCOMMIT_AWARE = {"psycopg", "asyncpg", "pymysql", "asyncmy", "pysqlite", "aiosqlite"}
 # Below the idle timeouts of MySQL (8 h) and of the usual proxies and load balancers. A
 # pre-ping would catch stale connections too, at one more round trip on every checkout;
 # the store instead retries once on a connection found dead.
@@ -37,10 +40,14 @@ _POOL_RECYCLE = 1800
 
 
 def sync_url(url: str | URL) -> URL:
-    """Parse ``url``; bare ``postgresql://`` means psycopg 3, which has an async mode."""
+    """Parse ``url`` for the sync face; bare ``postgresql://`` means psycopg 3, which has
+    an async mode, and so does ``postgresql+asyncpg://``, whose driver has no sync one."""
     parsed = sa.make_url(url)
     if parsed.drivername == "postgresql":
         return parsed.set(drivername="postgresql+psycopg")
+    sync_driver = _ASYNC_ONLY.get(parsed.get_driver_name())
+    if sync_driver is not None:
+        return parsed.set(drivername=f"{parsed.get_backend_name()}+{sync_driver}")
     return parsed
 
 
@@ -50,9 +57,12 @@ def is_memory(url: URL) -> bool:
 
 
 def async_url(url: URL) -> URL | None:
-    """The URL of the same database through an async driver, None where there is none."""
+    """The URL of the same database through an async driver (the one ``url`` names if it
+    is async-only), None where there is none."""
     backend = url.get_backend_name()
-    driver = _ASYNC_DRIVERS.get("mysql" if backend == "mariadb" else backend)
+    driver: str | None = url.get_driver_name()
+    if driver not in _ASYNC_ONLY:
+        driver = _ASYNC_DRIVERS.get("mysql" if backend == "mariadb" else backend)
     if driver is None or is_memory(url):
         return None
     derived = url.set(drivername=f"{backend}+{driver}")
@@ -116,6 +126,12 @@ class EngineFactory:
                 keepalives_interval=1,
                 keepalives_count=3,
             )
+        elif driver == "asyncpg":
+            # asyncpg sends server_settings in its startup packet too.
+            server_settings = {"statement_timeout": str(statement_ms)}
+            if not self.durable:
+                server_settings["synchronous_commit"] = "off"
+            connect_args.update(timeout=self.connect_timeout, server_settings=server_settings)
         elif driver == "pymysql":
             connect_args.update(
                 connect_timeout=self.connect_timeout,

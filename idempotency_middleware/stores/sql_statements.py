@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.engine import Row
+from sqlalchemy.sql import CompoundSelect, Select
 from sqlalchemy.sql.dml import Delete, Insert, Update
 
 from idempotency_middleware.errors import ConfigurationError
@@ -105,6 +106,10 @@ class Statements:
 
         self.claim_without_returning: Insert | None = None
         """MySQL's claim for servers without RETURNING, to be followed by :attr:`get`."""
+        self.claim_or_read: CompoundSelect[Any] | None = None
+        """PostgreSQL's claim that writes nothing when a record stands that it may not
+        take over; its rows end with ``settled``, false when the record may be taken
+        over, so that :attr:`claim` must run."""
         claim: Insert
         if dialect_name in ("postgresql", "sqlite"):
             upsert = (postgresql.insert if dialect_name == "postgresql" else sqlite.insert)(
@@ -118,6 +123,19 @@ class Statements:
                     for name in update_order
                 },
             ).returning(*returned)
+            if dialect_name == "postgresql":
+                # The upsert writes the row even when every assignment keeps it: it
+                # locks the row, a WAL record in a transaction whose commit waits for
+                # the WAL flush. A replay must not pay that, so the claim first inserts
+                # only where the key is free and reads the record that stands otherwise.
+                # (SQLite's write is a page in its WAL, cheaper than a second statement.)
+                settled = sa.not_(_takeover(table, now, sa.bindparam("p_owner")))
+                standing = sa.select(*returned, settled.label("settled"))
+                self.claim_or_read = _insert_or_read(
+                    postgresql.insert(table).values(new_row),
+                    standing.where(c.key == sa.bindparam("p_key")),
+                    returned,
+                )
         elif dialect_name in ("mysql", "mariadb"):
             odku = mysql.insert(table).values(new_row)
             takeover = _takeover(table, now, odku.inserted.owner)
@@ -127,6 +145,8 @@ class Statements:
                     for name in update_order
                 ]
             )
+            # A replay writes nothing here already: InnoDB leaves a row whose every
+            # assignment keeps its value unchanged (no undo, no redo to flush).
             self.claim_without_returning = claim
             claim = claim.returning(*returned)
         else:
@@ -195,6 +215,20 @@ def _takeover(
     )
 
 
+def _insert_or_read(
+    insert: postgresql.Insert, standing: Select[Any], returned: list[sa.Column[Any]]
+) -> CompoundSelect[Any]:
+    # One statement, so one round trip: the row inserted, or else the row that stands.
+    # The read sees the statement's snapshot, which misses a row committed by another
+    # claim after it began (the insert then found the conflict): no row comes back.
+    inserted = insert.on_conflict_do_nothing(index_elements=["key"]).returning(*returned)
+    rows = inserted.cte("inserted")
+    return sa.union_all(
+        sa.select(*rows.c, sa.true().label("settled")),
+        standing.where(~sa.exists(rows.select())),
+    )
+
+
 def to_record(row: Row[Any]) -> Record:
-    """Decode a row selected or returned with the record columns."""
-    return decode_row(tuple(row))
+    """Decode a row selected or returned with the record columns (and maybe more after)."""
+    return decode_row(tuple(row)[: len(RECORD_COLUMNS)])

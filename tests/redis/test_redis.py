@@ -15,7 +15,7 @@ from idempotency_middleware.records import RecordState, StoredResponse
 from idempotency_middleware.stores.codec import FORMAT_VERSION
 from tests.redis.lossy import LossyProxy
 from tests.redis.servers import REDIS_URL, redis_server, redis_store
-from tests.stores.faces import LEASE, TTL, Face, digest
+from tests.stores.faces import LEASE, TTL, Face, digest, fresh_and_replay
 from tests.support.databases import address
 from tests.support.proxy import Proxy
 
@@ -39,13 +39,7 @@ async def test_fresh_request_costs_two_round_trips_and_replay_one(face_name: str
             await face.claim(digest("cold"), "owner-a")
             cold_claim = proxy.round_trips
             await face.complete(digest("cold"), "owner-a", RESPONSE)
-            proxy.reset()
-            await face.claim(KEY, "owner-a")
-            await face.complete(KEY, "owner-a", RESPONSE)
-            fresh = proxy.round_trips
-            proxy.reset()
-            replay = await face.claim(KEY, "owner-b")
-            replayed = proxy.round_trips
+            fresh, replay, replayed = await fresh_and_replay(face, proxy, KEY, RESPONSE)
         finally:
             await store.aclose()
 

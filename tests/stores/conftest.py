@@ -9,7 +9,7 @@ import pytest
 
 from idempotency_middleware.clock import ManualClock
 from idempotency_middleware.stores.base import Store
-from tests.stores.faces import KINDS, Face, fresh_store
+from tests.stores.faces import CONTRACT_KINDS, Face, fresh_store
 
 
 @pytest.fixture
@@ -17,7 +17,7 @@ def clock() -> ManualClock:
     return ManualClock()
 
 
-@pytest.fixture(params=KINDS)
+@pytest.fixture(params=CONTRACT_KINDS)
 def kind(request: pytest.FixtureRequest) -> str:
     name: str = request.param
     return name

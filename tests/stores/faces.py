@@ -5,16 +5,26 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from idempotency_middleware.records import Claim, Record, StoredResponse
 from idempotency_middleware.stores.base import Store
 from idempotency_middleware.stores.memory import MemoryStore
+from idempotency_middleware.stores.sql import SQLAlchemyStore
 from tests.redis.servers import redis_store
-from tests.support.databases import SERVER_URLS, sql_store, sqlite_url
+from tests.support.databases import (
+    SERVER_URLS,
+    drop_table,
+    sql_store,
+    sqlite_url,
+    unique_table_name,
+)
+from tests.support.proxy import Proxy
 
 LEASE = 60.0
 TTL = 3600.0
@@ -25,6 +35,18 @@ SQL_KINDS = [
     pytest.param("mariadb", marks=pytest.mark.mariadb),
 ]
 KINDS = [pytest.param("memory"), *SQL_KINDS, pytest.param("redis")]
+CONTRACT_KINDS = [
+    *KINDS,
+    # PostgreSQL with asyncpg on the async face, where the asyncpg extra is installed.
+    pytest.param(
+        "asyncpg",
+        marks=[
+            pytest.mark.postgres,
+            pytest.mark.skipif(find_spec("asyncpg") is None, reason="asyncpg is not installed"),
+        ],
+    ),
+]
+"""The kinds the store contract suite runs on: every store, and the asyncpg face."""
 SELF_EXPIRING = frozenset({"redis", "redis-cluster"})
 """Kinds whose backend drops expired records by itself, leaving ``purge()`` nothing to do."""
 
@@ -58,9 +80,30 @@ def fresh_store(kind: str, directory: Path, **options: Any) -> Iterator[Store]:
     elif kind == "redis":
         with redis_store(**options) as redis:
             yield redis
+    elif kind == "asyncpg":
+        with asyncpg_store(**options) as store:
+            yield store
     else:
         with sql_store(database_url(kind, directory), **options) as store:
             yield store
+
+
+@contextmanager
+def asyncpg_store(proxy: Proxy | None = None, **options: Any) -> Iterator[SQLAlchemyStore]:
+    """A store on a fresh table of PostgreSQL from a ``postgresql+asyncpg://`` URL
+    (reached through ``proxy`` if given), dropped afterwards."""
+    postgres_url = SERVER_URLS["postgres"]
+    asyncpg_url = sa.make_url(postgres_url).set(drivername="postgresql+asyncpg")
+    url = asyncpg_url.render_as_string(hide_password=False)
+    table_name = unique_table_name()
+    store = SQLAlchemyStore(
+        url if proxy is None else proxy.url(url), table_name=table_name, **options
+    )
+    try:
+        yield store
+    finally:
+        store.close()
+        drop_table(postgres_url, table_name)
 
 
 class Face:
@@ -98,3 +141,23 @@ class Face:
         if self.is_async:
             return await self.store.aget(key)
         return self.store.get(key)
+
+
+async def fresh_and_replay(
+    face: Face, proxy: Proxy, key: str, response: StoredResponse, *, warm_up: int = 0
+) -> tuple[int, Claim, int]:
+    """The round trips through ``proxy`` of a fresh request on ``key`` (claim and
+    complete), then the claim of a replay and its round trips; after ``warm_up`` such
+    requests on other keys, where connecting or preparing statements costs extra round
+    trips once per connection."""
+    for number in range(warm_up):
+        await face.claim(digest(f"warm-up-{number}"), "owner-a")
+        await face.complete(digest(f"warm-up-{number}"), "owner-a", response)
+        await face.claim(digest(f"warm-up-{number}"), "owner-b")
+    proxy.reset()
+    await face.claim(key, "owner-a")
+    await face.complete(key, "owner-a", response)
+    fresh = proxy.round_trips
+    proxy.reset()
+    replay = await face.claim(key, "owner-b")
+    return fresh, replay, proxy.round_trips

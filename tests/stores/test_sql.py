@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import event
-from sqlalchemy.pool import Pool
 
 from idempotency_middleware.clock import ManualClock
 from idempotency_middleware.errors import ConfigurationError, RecordDecodeError, StoreError
 from idempotency_middleware.records import RecordState, StoredResponse
 from idempotency_middleware.stores.sql import SQLAlchemyStore
-from tests.stores.faces import LEASE, SQL_KINDS, TTL, Face, database_url, digest
+from tests.stores.faces import (
+    LEASE,
+    SQL_KINDS,
+    TTL,
+    Face,
+    database_url,
+    digest,
+    fresh_and_replay,
+)
+from tests.stores.sessions import synchronous_commit_seen
 from tests.support.databases import (
     MARIADB_URL,
     SERVER_URLS,
@@ -87,19 +92,8 @@ async def test_fresh_request_costs_two_round_trips_and_replay_one(
     with Proxy(*address(url)) as proxy, sql_store(url, proxy=proxy, **options) as store:
         face = Face(store, face_name)
         try:
-            # Connecting, and psycopg preparing a statement on its sixth run, cost extra
-            # round trips once per connection: count from the steady state.
-            for number in range(6):
-                await face.claim(digest(f"warm-up-{number}"), "owner-a")
-                await face.complete(digest(f"warm-up-{number}"), "owner-a", RESPONSE)
-                await face.claim(digest(f"warm-up-{number}"), "owner-b")
-            proxy.reset()
-            await face.claim(KEY, "owner-a")
-            await face.complete(KEY, "owner-a", RESPONSE)
-            fresh = proxy.round_trips
-            proxy.reset()
-            replay = await face.claim(KEY, "owner-b")
-            replayed = proxy.round_trips
+            # psycopg prepares a statement on its sixth run.
+            fresh, replay, replayed = await fresh_and_replay(face, proxy, KEY, RESPONSE, warm_up=6)
         finally:
             await store.aclose()
 
@@ -263,27 +257,6 @@ async def test_store_on_an_engine_of_the_application_serves_both_faces() -> None
 def test_unsupported_database_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="SQLAlchemyStore"):
         SQLAlchemyStore("oracle+nosuchdriver://scott@localhost/db")
-
-
-@contextmanager
-def synchronous_commit_seen() -> Iterator[list[str]]:
-    """The ``synchronous_commit`` of every pooled connection checked out meanwhile, as
-    its own session reports it."""
-    seen: list[str] = []
-
-    def checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute("SHOW synchronous_commit")
-            seen.append(cursor.fetchone()[0])
-        finally:
-            cursor.close()
-
-    event.listen(Pool, "checkout", checkout)
-    try:
-        yield seen
-    finally:
-        event.remove(Pool, "checkout", checkout)
 
 
 @pytest.mark.postgres
