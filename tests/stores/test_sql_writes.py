@@ -11,8 +11,8 @@ from contextlib import contextmanager
 import pytest
 import sqlalchemy as sa
 
-from idempotency_middleware.codec import FORMAT_VERSION
 from idempotency_middleware.records import RecordState, StoredResponse
+from idempotency_middleware.stores.codec import FORMAT_VERSION
 from idempotency_middleware.stores.sql import SQLAlchemyStore
 from tests.stores.faces import LEASE, Face, digest
 from tests.support.databases import SERVER_URLS, sql_store
