@@ -15,8 +15,8 @@ from django.test import Client, TransactionTestCase, override_settings
 
 from idempotency_middleware.django import FORM_FIELD
 from integrations.django_project.orders.models import Order
-from tests.django.clients import replayed
 from tests.django.forms import form_body, hidden_inputs
+from tests.support.replays import is_replay
 
 URLENCODED = "application/x-www-form-urlencoded"
 
@@ -75,7 +75,7 @@ class CheckoutTests(TransactionTestCase):
         pages = {answer.content for answer in answers}  # type: ignore[attr-defined]
         assert pages == {answers[0].content}  # type: ignore[attr-defined]
         assert f"Order <strong>#{order.pk}</strong> is confirmed".encode() in pages.pop()
-        assert sorted(replayed(answer) for answer in answers) == [False, True, True]
+        assert sorted(is_replay(answer) for answer in answers) == [False, True, True]
 
     def test_another_rendering_of_the_form_is_another_order(self) -> None:
         for _ in range(2):
