@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from idempotency_middleware.clock import Clock, system_clock
 from idempotency_middleware.records import Record
 from idempotency_middleware.scope import ANONYMOUS_SCOPE, lookup_key
 from idempotency_middleware.stores import MemoryStore, Store
+from tests.support.problems import assert_problem as assert_problem
 
 __all__ = [
     "BASE_URL",
@@ -247,22 +247,6 @@ async def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
 def service(make_service: MakeService) -> Service:
     """The test app with default options and a fresh MemoryStore."""
     return make_service()
-
-
-def assert_problem(
-    response: httpx.Response, status: int, slug: str, *, retryable: bool = False
-) -> dict[str, Any]:
-    """Check an RFC 9457 answer of the middleware and return its members."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    problem: dict[str, Any] = json.loads(response.content)
-    assert problem["type"].rstrip("/").endswith("/" + slug)
-    assert problem["status"] == status
-    assert problem["title"]
-    assert problem["detail"]
-    assert problem["retryable"] is retryable
-    assert "idempotent-replayed" not in response.headers
-    return problem
 
 
 # -- raw ASGI -------------------------------------------------------------------------

@@ -6,14 +6,13 @@ JSON in one environment variable that the test sets for the server process.
 
 from __future__ import annotations
 
-import json
-import os
 from typing import Any, TypedDict, cast
 
 from starlette.applications import Starlette
 
 from idempotency_middleware.stores import from_url
 from integrations import fastapi_app, starlette_app
+from tests.support.configs import config_environment, config_of
 
 __all__ = ["AppConfig", "environment", "fastapi_orders", "starlette_orders"]
 
@@ -33,11 +32,11 @@ class AppConfig(TypedDict):
 
 def environment(config: AppConfig) -> dict[str, str]:
     """The environment variables that hand ``config`` to the factories."""
-    return {_VARIABLE: json.dumps(config)}
+    return config_environment(_VARIABLE, config)
 
 
 def _config() -> AppConfig:
-    return cast(AppConfig, json.loads(os.environ[_VARIABLE]))
+    return cast(AppConfig, config_of(_VARIABLE))
 
 
 def fastapi_orders() -> Starlette:

@@ -42,7 +42,7 @@ async def test_duplicate_in_progress_is_409_with_retry_after(
     service = make_service(store=make_store())
     first = await start_slow(service, "busy")
     duplicate = await service.post("/slow", "busy", json_body={"a": 1})
-    assert_problem(duplicate, 409, "request-in-progress", retryable=True)
+    assert_problem(duplicate, 409, "request-in-progress")
     assert int(duplicate.headers["retry-after"]) >= 1
     record = await service.record("busy")
     assert record is not None
@@ -98,7 +98,7 @@ async def test_wait_mode_gives_409_after_wait_timeout(make_service: MakeService)
     started = time.monotonic()
     duplicate = await service.post("/slow", "wt", json_body={"a": 1})
     waited = time.monotonic() - started
-    assert_problem(duplicate, 409, "request-in-progress", retryable=True)
+    assert_problem(duplicate, 409, "request-in-progress")
     assert int(duplicate.headers["retry-after"]) >= 1
     assert 0.15 <= waited < 2
     service.handlers.gate.set()
@@ -161,7 +161,7 @@ async def test_expired_lease_of_a_dead_worker_is_taken_over(
     assert store.claim(key, "dead-worker", RequestFingerprint()(request), 60).claimed
 
     before = await service.client.post("/orders", content=body, headers=headers)
-    assert_problem(before, 409, "request-in-progress", retryable=True)
+    assert_problem(before, 409, "request-in-progress")
     clock.advance(59.5)
     assert (await service.client.post("/orders", content=body, headers=headers)).status_code == 409
     assert service.calls["/orders"] == 0
@@ -191,7 +191,7 @@ async def test_lease_is_renewed_while_the_handler_runs(make_service: MakeService
                 break
             await asyncio.sleep(0.01)
         assert service.calls["slow"] == 1
-        assert_problem(await duplicate, 409, "request-in-progress", retryable=True)
+        assert_problem(await duplicate, 409, "request-in-progress")
     finally:
         service.handlers.gate.set()
         await asyncio.gather(first, duplicate)

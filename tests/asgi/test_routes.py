@@ -108,7 +108,7 @@ async def test_a_routes_lease_is_the_lease_of_its_claims(
     hook = await app.running("/webhooks/x", "b")
     slow_claim = store.get(lookup_key(ANONYMOUS_SCOPE, "a", None))
     hook_claim = store.get(lookup_key(ANONYMOUS_SCOPE, "b", None))
-    assert_problem(await app.post("/slow", "a"), 409, "request-in-progress", retryable=True)
+    assert_problem(await app.post("/slow", "a"), 409, "request-in-progress")
     assert slow_claim is not None
     assert hook_claim is not None
     assert slow_claim.expires_at == clock.now + 30
@@ -125,7 +125,7 @@ async def test_a_route_in_wait_mode_holds_its_duplicates_while_others_get_409(
     waiter = app.post("/webhooks/x", "w")
     slow = await app.running("/slow", "s")
     rejected = await app.post("/slow", "s")
-    assert_problem(rejected, 409, "request-in-progress", retryable=True)
+    assert_problem(rejected, 409, "request-in-progress")
     assert not waiter.done()
     app.handlers.gate.set()
     original, replay = await first, await waiter

@@ -52,7 +52,7 @@ async def test_store_unavailable_fails_closed_by_default(
     service = make_service(store=ClaimFailsStore())
     caplog.set_level(logging.DEBUG, LOGGER)
     response = await service.post("/orders", "down", json_body={})
-    assert_problem(response, 503, "store-unavailable", retryable=True)
+    assert_problem(response, 503, "store-unavailable")
     assert int(response.headers["retry-after"]) >= 1
     assert service.calls["/orders"] == 0
     assert ("store-unavailable", logging.ERROR) in outcomes(caplog)

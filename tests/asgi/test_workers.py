@@ -27,6 +27,7 @@ from idempotency_middleware.testing import assert_one_run
 from integrations.orders import Order, OrderBook
 from tests.asgi.server_apps import AppConfig, environment
 from tests.support.databases import POSTGRES_URL, drop_table, sqlite_url, unique_table_name
+from tests.support.replays import is_replay
 from tests.support.servers import Server, running_server
 
 pytestmark = pytest.mark.server
@@ -116,10 +117,6 @@ def wait_for(produce: Callable[[], _T], timeout: float) -> _T:
         assert time.monotonic() < deadline, f"nothing within {timeout} s"
         time.sleep(0.05)
     return value
-
-
-def is_replay(response: httpx.Response) -> bool:
-    return bool(response.headers.get("idempotent-replayed") == "true")
 
 
 def assert_in_progress(response: httpx.Response) -> int:

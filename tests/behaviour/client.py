@@ -12,6 +12,7 @@ from idempotency_middleware.records import Record
 from idempotency_middleware.scope import ANONYMOUS_SCOPE, lookup_key
 from idempotency_middleware.stores import Store
 from tests.behaviour.handlers import Runs
+from tests.support.problems import assert_problem as assert_problem
 
 __all__ = ["ORDER", "Client", "Headers", "Reply", "Send", "assert_problem"]
 
@@ -74,17 +75,3 @@ class Client:
     def record(self, key: str, scope: str = ANONYMOUS_SCOPE) -> Record | None:
         """The record the store holds for ``key`` of ``scope``."""
         return self.store.get(lookup_key(scope, key, self.secret))
-
-
-def assert_problem(reply: Reply, status: int, slug: str, *, retryable: bool = False) -> Any:
-    """``reply`` is the RFC 9457 problem ``slug`` (SEMANTICS 7); its members."""
-    assert reply.status == status, reply.body
-    assert reply.header("content-type") == ["application/problem+json"]
-    problem = reply.json()
-    assert problem["type"].rstrip("/").endswith("/" + slug)
-    assert problem["status"] == status
-    assert problem["title"]
-    assert problem["detail"]
-    assert problem["retryable"] is retryable
-    assert not reply.replayed
-    return problem

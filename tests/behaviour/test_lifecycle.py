@@ -33,7 +33,7 @@ def test_a_duplicate_in_progress_is_409_with_retry_after(make_client: MakeClient
     with in_progress(client, "busy") as first:
         duplicate = client.post("/slow", "busy")
         record = client.record("busy")
-    assert_problem(duplicate, 409, "request-in-progress", retryable=True)
+    assert_problem(duplicate, 409, "request-in-progress")
     assert 1 <= int(duplicate.header("retry-after")[0]) <= 60
     assert record is not None
     assert record.state is RecordState.IN_PROGRESS
@@ -67,7 +67,7 @@ def test_in_wait_mode_a_duplicate_gets_409_after_the_wait_timeout(
     client = make_client(in_flight="wait", wait_timeout=0.2)
     with in_progress(client, "wait-2") as first:
         duplicate = client.post("/slow", "wait-2")
-    assert_problem(duplicate, 409, "request-in-progress", retryable=True)
+    assert_problem(duplicate, 409, "request-in-progress")
     assert int(duplicate.header("retry-after")[0]) >= 1
     assert first.result(SLOW_TIMEOUT).status == 201
     assert client.runs["slow"] == 1

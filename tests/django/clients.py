@@ -6,7 +6,6 @@ Django) and the async one (ASGI Django) answer the same assertions.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -18,23 +17,10 @@ from django.http import HttpResponseBase
 from django.test import TestCase
 
 from tests.django import views
+from tests.support.problems import assert_problem as assert_problem
 
 JSON = "application/json"
 PROBLEM_BASE = "https://idempotency-middleware.readthedocs.io/en/latest/problems/"
-
-
-def assert_problem(response: HttpResponseBase, status: int, slug: str) -> dict[str, Any]:
-    """``response`` is the RFC 9457 problem ``slug`` with ``status``; its body."""
-    assert response.status_code == status, getattr(response, "content", b"")
-    assert response["Content-Type"] == "application/problem+json"
-    problem: dict[str, Any] = json.loads(response.content)  # type: ignore[attr-defined]
-    assert problem["type"] == f"{PROBLEM_BASE}{slug}/"
-    assert problem["status"] == status
-    return problem
-
-
-def replayed(response: HttpResponseBase) -> bool:
-    return response.get("Idempotent-Replayed") == "true"
 
 
 @pytest.mark.usefixtures("sqlite_db")

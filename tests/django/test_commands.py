@@ -11,7 +11,8 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
-from tests.django.clients import ClientTestCase, replayed
+from tests.django.clients import ClientTestCase
+from tests.support.replays import is_replay
 
 ORDER = json.dumps({"item": "annual plan", "amount": 19_900})
 
@@ -36,7 +37,7 @@ class CacheStoreCommandTests(ClientTestCase):
         with pytest.raises(CommandError, match="no record for this key and scope"):
             idempotency("show", "order-1")
         assert idempotency("forget", "order-1", "--scope", scope) == "Forgot the record.\n"
-        assert not replayed(self.post("/echo", ORDER, key="order-1"))
+        assert not is_replay(self.post("/echo", ORDER, key="order-1"))
 
     def test_stats_says_a_cache_cannot_count(self) -> None:
         with pytest.raises(CommandError, match="not supported by CacheStore: a cache cannot"):

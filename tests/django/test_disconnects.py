@@ -20,8 +20,9 @@ from idempotency_middleware import MemoryStore, RecordState
 from idempotency_middleware.django import IdempotencyMiddleware
 from idempotency_middleware.scope import ANONYMOUS_SCOPE, lookup_key
 from tests.django import views
-from tests.django.clients import ClientTestCase, replayed
+from tests.django.clients import ClientTestCase
 from tests.faults.test_disconnects import LEAVING, assert_left_stream_runs_once
+from tests.support.replays import is_replay
 from tests.support.servers import running_server
 
 ORDER = json.dumps({"item": "annual plan", "amount": 19_900})
@@ -39,7 +40,7 @@ class StreamDisconnectTests(ClientTestCase):
         first.close()  # what a WSGI server does when the client has gone
 
         second = self.post("/stream", ORDER, key="stream-1")
-        assert replayed(second)
+        assert is_replay(second)
         assert second.content == b"first,second"  # type: ignore[attr-defined]
         assert views.calls["stream"] == 1
 
@@ -79,7 +80,7 @@ async def test_a_request_cancelled_when_its_client_left_is_stored() -> None:
 
         retry = await call(request())
 
-    assert replayed(retry)
+    assert is_replay(retry)
     assert retry.content == b"run 1"  # type: ignore[attr-defined]
     assert runs == 1
 

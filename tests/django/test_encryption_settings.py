@@ -1,4 +1,4 @@
-"""IDEMPOTENCY_ENCRYPTION_KEYS: bodies encrypted in the store, replayed in clear, and a
+"""IDEMPOTENCY_ENCRYPTION_KEYS: bodies encrypted in the store in clear, and a
 wrong key reported by the system checks without quoting it."""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from idempotency_middleware.django.conf import conf
 from idempotency_middleware.encryption import generate_key
 from idempotency_middleware.scope import ANONYMOUS_SCOPE, lookup_key
 from idempotency_middleware.stores import MemoryStore
-from tests.django.clients import ClientTestCase, replayed
+from tests.django.clients import ClientTestCase
+from tests.support.replays import is_replay
 
 STORE = MemoryStore()
 
@@ -21,7 +22,7 @@ class EncryptionSettingTests(ClientTestCase):
         body = '{"card": "4242-plaintext"}'
         first = self.post("/echo", body, key="enc-1")
         again = self.post("/echo", body, key="enc-1")
-        assert replayed(again)
+        assert is_replay(again)
         assert again.content == first.content  # type: ignore[attr-defined]
         record = STORE.get(lookup_key(ANONYMOUS_SCOPE, "enc-1", conf.options().secret))
         assert record is not None

@@ -12,7 +12,8 @@ from django.http import HttpResponseBase, StreamingHttpResponse
 from django.test import override_settings
 
 from tests.django import views
-from tests.django.clients import ClientTestCase, assert_problem, replayed
+from tests.django.clients import ClientTestCase, assert_problem
+from tests.support.replays import is_replay
 
 ORDER = json.dumps({"item": "annual plan", "amount": 19_900})
 
@@ -51,8 +52,8 @@ class SyncReplayTests(ClientTestCase):
         # was stored, not added again.
         assert second["X-Frame-Options"] == "DENY"
         assert second["Content-Length"] == str(len(body(first)))
-        assert replayed(second)
-        assert not replayed(first)
+        assert is_replay(second)
+        assert not is_replay(first)
         assert first.cookies["session-ish"].value == "secret-1"
         assert not second.cookies
 
@@ -73,7 +74,7 @@ class SyncReplayTests(ClientTestCase):
 
         assert views.calls["echo"] == 2
         assert json.loads(body(alice))["user"] != json.loads(body(bob))["user"]
-        assert replayed(again)
+        assert is_replay(again)
         assert body(again) == body(bob)
 
     def test_a_streamed_response_completes_when_its_last_chunk_goes_out(self) -> None:
@@ -86,19 +87,19 @@ class SyncReplayTests(ClientTestCase):
         assert body(first) == b"first,second"
         second = self.post(self.stream_path, ORDER, key="stream-1")
 
-        assert replayed(second)
+        assert is_replay(second)
         assert body(second) == b"first,second"
         assert views.calls[self.stream_path.strip("/")] == 1
 
     @override_settings(IDEMPOTENCY_HEADER="X-Request-Id", IDEMPOTENCY_TTL=1)
     def test_override_settings_take_effect(self) -> None:
         self.post("/echo", ORDER, headers={"X-Request-Id": "request-1"})
-        assert replayed(self.post("/echo", ORDER, headers={"X-Request-Id": "request-1"}))
+        assert is_replay(self.post("/echo", ORDER, headers={"X-Request-Id": "request-1"}))
         # The Idempotency-Key header is not the key source any more.
         self.post("/echo", ORDER, key="order-1")
-        assert not replayed(self.post("/echo", ORDER, key="order-1"))
+        assert not is_replay(self.post("/echo", ORDER, key="order-1"))
         time.sleep(1.1)  # IDEMPOTENCY_TTL: the record expired
-        assert not replayed(self.post("/echo", ORDER, headers={"X-Request-Id": "request-1"}))
+        assert not is_replay(self.post("/echo", ORDER, headers={"X-Request-Id": "request-1"}))
         assert views.calls["echo"] == 4
 
     def test_a_problem_is_logged_once_by_us_not_as_a_django_request_warning(self) -> None:

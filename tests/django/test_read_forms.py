@@ -19,7 +19,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from idempotency_middleware import ConfigurationError
 from idempotency_middleware.django import FORM_FIELD
-from tests.django.clients import ClientTestCase, assert_problem, replayed
+from tests.django.clients import ClientTestCase, assert_problem
+from tests.support.replays import is_replay
 
 runs: list[dict[str, Any]] = []
 
@@ -90,7 +91,7 @@ class ParsedFormTests(ClientTestCase):
         body = json.loads(first.content)  # type: ignore[attr-defined]
         assert body["fields"] == {"item": ["annual plan"], "amount": ["1"]}
         assert body["files"] == {"receipt": "receipt for annual plan"}
-        assert replayed(retry)
+        assert is_replay(retry)
         assert retry.content == first.content  # type: ignore[attr-defined]
         assert_problem(other, 422, "key-reused")
         assert len(runs) == 1
@@ -110,9 +111,9 @@ class ParsedFormTests(ClientTestCase):
         another = self.upload(_form("annual plan", **{FORM_FIELD: "rendering-2"}))
 
         assert first.status_code == 201
-        assert replayed(retry)
+        assert is_replay(retry)
         assert another.status_code == 201
-        assert not replayed(another)
+        assert not is_replay(another)
         assert len(runs) == 2
 
     def test_a_stream_read_above_is_a_configuration_error_naming_the_fix(self) -> None:

@@ -12,8 +12,9 @@ from django.test import override_settings
 from rest_framework.authtoken.models import Token
 
 from tests.django import views
-from tests.django.clients import ClientTestCase, replayed
+from tests.django.clients import ClientTestCase
 from tests.django.test_commands import idempotency
+from tests.support.replays import is_replay
 
 ORDER = json.dumps({"item": "annual plan", "amount": 19_900})
 TOKEN_USER_SCOPE = "integrations.snippets.drf_scope.token_user_scope"
@@ -32,7 +33,7 @@ class TokenAuthenticationTests(ClientTestCase):
             "/drf/token-orders", ORDER, key=key, headers={"Authorization": f"Token {token}"}
         )
         assert response.status_code == 201, response
-        return replayed(response), json.loads(response.content)  # type: ignore[attr-defined]
+        return is_replay(response), json.loads(response.content)  # type: ignore[attr-defined]
 
     def new_token(self, user: User) -> None:
         Token.objects.filter(user=user).delete()
@@ -66,7 +67,7 @@ class TokenAuthenticationTests(ClientTestCase):
         for _ in range(2):
             refused = self.post("/drf/token-orders", ORDER, key="k", headers=headers)
             assert refused.status_code == 401
-            assert not replayed(refused)
+            assert not is_replay(refused)
         assert views.calls["drf-token"] == 0
 
 

@@ -26,6 +26,7 @@ from tests.django.environment import REDIS_PREFIX, REDIS_URL, RUN
 from tests.django.forms import form_body, hidden_inputs
 from tests.support.at_once import the_one_run
 from tests.support.databases import MARIADB_URL, POSTGRES_URL
+from tests.support.replays import is_replay
 from tests.support.servers import ROOT, Server, running_gunicorn, running_server
 
 pytestmark = pytest.mark.server
@@ -112,10 +113,6 @@ def serving(kind: str, env: dict[str, str], log_dir: Path) -> Iterator[Server]:
             env=env,
         ) as server:
             yield server
-
-
-def is_replay(response: httpx.Response) -> bool:
-    return bool(response.headers.get("idempotent-replayed") == "true")
 
 
 async def post_at_once(base_url: str, key: str) -> list[httpx.Response]:

@@ -17,8 +17,9 @@ from idempotency_middleware.django.conf import conf
 from idempotency_middleware.django.models import IdempotencyRecord
 from idempotency_middleware.scope import ANONYMOUS_SCOPE, lookup_key
 from tests.django import views
-from tests.django.clients import ClientTestCase, replayed
+from tests.django.clients import ClientTestCase
 from tests.django.environment import REDIS_URL
+from tests.support.replays import is_replay
 
 ORDER = json.dumps({"item": "annual plan", "amount": 19_900})
 
@@ -33,7 +34,7 @@ class StoreSettingTests(ClientTestCase):
 
     def replays(self, key: str) -> bool:
         self.post("/echo", ORDER, key=key)
-        return replayed(self.post("/echo", ORDER, key=key))
+        return is_replay(self.post("/echo", ORDER, key=key))
 
     def test_the_default_store_with_a_local_cache_is_the_database(self) -> None:
         assert self.replays("default-1")
@@ -89,17 +90,17 @@ class KeyAndScopeSettingTests(ClientTestCase):
             form = f"item=plan&amount=1&{FORM_FIELD}={uuid.uuid4()}"
             with override_settings(IDEMPOTENCY_KEY=setting):
                 self.post("/echo", form, content_type=urlencoded)
-                assert replayed(self.post("/echo", form, content_type=urlencoded))
+                assert is_replay(self.post("/echo", form, content_type=urlencoded))
                 # Another rendering of the form, another key: another order.
                 other = f"item=plan&amount=1&{FORM_FIELD}={uuid.uuid4()}"
-                assert not replayed(self.post("/echo", other, content_type=urlencoded))
+                assert not is_replay(self.post("/echo", other, content_type=urlencoded))
             assert views.calls["echo"] == 2
 
     @override_settings(IDEMPOTENCY_SCOPE="tests.django.test_settings.tenant_scope")
     def test_a_scope_function_by_dotted_path(self) -> None:
         self.post("/echo", ORDER, key="k", headers={"X-Tenant": "a"})
-        assert not replayed(self.post("/echo", ORDER, key="k", headers={"X-Tenant": "b"}))
-        assert replayed(self.post("/echo", ORDER, key="k", headers={"X-Tenant": "a"}))
+        assert not is_replay(self.post("/echo", ORDER, key="k", headers={"X-Tenant": "b"}))
+        assert is_replay(self.post("/echo", ORDER, key="k", headers={"X-Tenant": "a"}))
 
     def test_lookup_keys_are_keyed_with_secret_key_unless_idempotency_secret_is_set(self) -> None:
         for overrides, secret in (

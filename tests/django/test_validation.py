@@ -9,7 +9,8 @@ import json
 from django.test import override_settings
 
 from tests.django import views
-from tests.django.clients import ClientTestCase, assert_problem, replayed
+from tests.django.clients import ClientTestCase, assert_problem
+from tests.support.replays import is_replay
 
 INVALID = json.dumps({"item": "annual plan"})
 VALID = json.dumps({"item": "annual plan", "amount": 19_900})
@@ -24,7 +25,7 @@ class ValidationTests(ClientTestCase):
         assert invalid.status_code == 400
         assert "amount" in json.loads(invalid.content)  # type: ignore[attr-defined]
         assert corrected.status_code == 201, corrected.content  # type: ignore[attr-defined]
-        assert replayed(again)
+        assert is_replay(again)
         assert views.calls["drf-orders"] == 1
 
     def test_a_body_drf_cannot_parse_is_not_stored(self) -> None:
@@ -37,7 +38,7 @@ class ValidationTests(ClientTestCase):
         retry = self.post("/drf/refunds", VALID, key="R")
 
         assert first.status_code == retry.status_code == 400
-        assert replayed(retry)
+        assert is_replay(retry)
         assert views.calls["drf-refunds"] == 1
 
     @override_settings(IDEMPOTENCY_STORE_VALIDATION_ERRORS=True)
@@ -46,7 +47,7 @@ class ValidationTests(ClientTestCase):
         repeated = self.post("/drf/orders", INVALID, key="K")
         corrected = self.post("/drf/orders", VALID, key="K")
 
-        assert replayed(repeated)
+        assert is_replay(repeated)
         assert_problem(corrected, 422, "key-reused")
         assert views.calls["drf-orders"] == 0
 

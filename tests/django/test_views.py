@@ -11,7 +11,8 @@ from django.test import override_settings
 from idempotency_middleware import ConfigurationError
 from idempotency_middleware.django import idempotency_required
 from tests.django import views
-from tests.django.clients import ClientTestCase, assert_problem, replayed
+from tests.django.clients import ClientTestCase, assert_problem
+from tests.support.replays import is_replay
 
 ORDER = json.dumps({"item": "annual plan", "amount": 19_900})
 
@@ -19,7 +20,7 @@ ORDER = json.dumps({"item": "annual plan", "amount": 19_900})
 class SyncViewTests(ClientTestCase):
     def runs(self, path: str, *, method: str = "POST", key: str | None = "key-1") -> int:
         """Send the same request twice; how many replays came back."""
-        return sum(replayed(self.send(method, path, ORDER, key=key)) for _ in range(2))
+        return sum(is_replay(self.send(method, path, ORDER, key=key)) for _ in range(2))
 
     def test_an_exempt_function_view_runs_every_time(self) -> None:
         assert self.runs("/exempt") == 0
@@ -48,7 +49,7 @@ class SyncViewTests(ClientTestCase):
         first = self.post("/drf/view", ORDER, key="drf-1")
         second = self.post("/drf/view", ORDER, key="drf-1")
         assert json.loads(second.content) == json.loads(first.content) == {"run": 1}  # type: ignore[attr-defined]
-        assert replayed(second)
+        assert is_replay(second)
 
         assert_problem(self.post("/drf/things", ORDER), 400, "key-missing")
         assert self.runs("/drf/things") == 1
@@ -65,8 +66,8 @@ class SyncViewTests(ClientTestCase):
     def test_a_view_can_read_its_key_from_its_own_source(self) -> None:
         assert_problem(self.post("/delivery", ORDER, key="key-1"), 400, "key-missing")
         delivered = {"X-Delivery-Id": "delivery-1"}
-        assert not replayed(self.post("/delivery", ORDER, headers=delivered))
-        assert replayed(self.post("/delivery", ORDER, headers=delivered))
+        assert not is_replay(self.post("/delivery", ORDER, headers=delivered))
+        assert is_replay(self.post("/delivery", ORDER, headers=delivered))
         assert views.calls["delivery"] == 1
 
 

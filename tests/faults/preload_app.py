@@ -16,6 +16,7 @@ from idempotency_middleware.asgi.types import Receive, Scope, Send
 from idempotency_middleware.stores import from_url
 from idempotency_middleware.stores.base import Store
 from idempotency_middleware.wsgi import IdempotencyMiddleware as WsgiMiddleware
+from tests.support.configs import config_environment, config_of
 
 __all__ = ["PreloadConfig", "asgi", "environment", "wsgi"]
 
@@ -32,11 +33,11 @@ class PreloadConfig(TypedDict):
 
 def environment(config: PreloadConfig) -> dict[str, str]:
     """The environment variables that hand ``config`` to the factories."""
-    return {_VARIABLE: json.dumps(config)}
+    return config_environment(_VARIABLE, config)
 
 
 def _store() -> Store:
-    config = cast(PreloadConfig, json.loads(os.environ[_VARIABLE]))
+    config = cast(PreloadConfig, config_of(_VARIABLE))
     store = from_url(config["store_url"], **config["store_options"])
     # What a start-up health check does: the store has a live connection when the
     # server forks.

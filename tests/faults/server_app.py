@@ -10,7 +10,6 @@ worker. The configuration travels as JSON in one environment variable.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import time
 from collections.abc import AsyncIterator
@@ -27,6 +26,7 @@ from starlette.routing import Route
 
 from idempotency_middleware.asgi import IdempotencyMiddleware
 from idempotency_middleware.stores import from_url
+from tests.support.configs import config_environment, config_of
 
 __all__ = ["RunsConfig", "counted_app", "counted_fastapi_app", "environment", "runs"]
 
@@ -47,7 +47,7 @@ class RunsConfig(TypedDict):
 
 def environment(config: RunsConfig) -> dict[str, str]:
     """The environment variables that hand ``config`` to :func:`counted_app`."""
-    return {_VARIABLE: json.dumps(config)}
+    return config_environment(_VARIABLE, config)
 
 
 def runs(path: Path) -> list[tuple[str, int]]:
@@ -84,7 +84,7 @@ def _stream(request: Request) -> StreamingResponse:
 
 
 def _config() -> RunsConfig:
-    return cast(RunsConfig, json.loads(os.environ[_VARIABLE]))
+    return cast(RunsConfig, config_of(_VARIABLE))
 
 
 def counted_app() -> Starlette:

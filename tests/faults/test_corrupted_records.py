@@ -95,7 +95,7 @@ async def test_duplicate_of_a_corrupted_record_is_answered_503(
     corrupt(store, column, value)
     duplicate = await service.post("/orders", "key", json_body=ORDER)
 
-    assert_problem(duplicate, 503, "store-unavailable", retryable=True)
+    assert_problem(duplicate, 503, "store-unavailable")
     assert service.calls["/orders"] == 1
     outcomes = [getattr(r, "idempotency_outcome", None) for r in caplog.records]
     assert "record-undecodable" in outcomes

@@ -39,7 +39,7 @@ async def test_a_flood_of_distinct_keys_stays_within_the_bound(make_service: Mak
         assert record is not None
         assert record.state is RecordState.IN_PROGRESS
         duplicate = await service.post("/slow", f"held-{number}", json_body={})
-        assert_problem(duplicate, 409, "request-in-progress", retryable=True)
+        assert_problem(duplicate, 409, "request-in-progress")
     service.handlers.gate.set()
     await asyncio.gather(*held)
     assert service.calls["slow"] == BOUND // 2
@@ -54,7 +54,7 @@ async def test_a_store_full_of_claims_in_progress_answers_503(make_service: Make
     try:
         overflow = await service.post("/orders", "one-too-many", json_body={})
         assert len(store) <= BOUND
-        assert_problem(overflow, 503, "store-unavailable", retryable=True)
+        assert_problem(overflow, 503, "store-unavailable")
         assert service.calls["/orders"] == 0
     finally:
         service.handlers.gate.set()

@@ -16,12 +16,12 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import httpx
 import pytest
 
 from idempotency_middleware.wsgi import IdempotencyMiddleware
 from tests.asgi.conftest import MakeService, assert_problem
 from tests.faults.stores import NETWORKED, TIMEOUTS, Proxied, proxied_store
+from tests.support.replays import is_replay
 from tests.wsgi.conftest import assert_problem as assert_wsgi_problem
 from tests.wsgi.conftest import chunked_app, environ, serve
 
@@ -42,10 +42,6 @@ def logged(caplog: pytest.LogCaptureFixture, outcome: str) -> bool:
     )
 
 
-def replayed(response: httpx.Response) -> bool:
-    return bool(response.headers.get("idempotent-replayed") == "true")
-
-
 def cut_off(proxied: Proxied) -> None:
     """The server goes away: open connections drop, new ones are refused."""
     proxied.proxy.refuse()
@@ -63,7 +59,7 @@ async def test_fail_closed_answers_503_during_the_outage_and_recovers(
     cut_off(proxied)
     down = [await service.post("/orders", key, json_body=ORDER) for key in ("before", "during")]
     for response in down:
-        assert_problem(response, 503, "store-unavailable", retryable=True)
+        assert_problem(response, 503, "store-unavailable")
         assert int(response.headers["retry-after"]) >= 1
     assert service.calls["/orders"] == 1
     assert logged(caplog, "store-unavailable")
@@ -74,10 +70,10 @@ async def test_fail_closed_answers_503_during_the_outage_and_recovers(
     replay = await service.post("/orders", "before", json_body=ORDER)
 
     assert after.status_code == 201
-    assert not replayed(after)
-    assert replayed(duplicate)
+    assert not is_replay(after)
+    assert is_replay(duplicate)
     assert duplicate.content == after.content
-    assert replayed(replay)
+    assert is_replay(replay)
     assert replay.content == before.content
     assert service.calls["/orders"] == 2
 
@@ -92,7 +88,7 @@ async def test_fail_open_runs_the_handler_during_the_outage_and_recovers(
     cut_off(proxied)
     down = await service.post("/orders", "during", json_body=ORDER)
     assert down.status_code == 201
-    assert not replayed(down)
+    assert not is_replay(down)
     assert service.calls["/orders"] == 2
     assert logged(caplog, "fail-open")
 
@@ -103,9 +99,9 @@ async def test_fail_open_runs_the_handler_during_the_outage_and_recovers(
     replay = await service.post("/orders", "before", json_body=ORDER)
 
     assert after.status_code == 201
-    assert replayed(duplicate)
+    assert is_replay(duplicate)
     assert duplicate.content == after.content
-    assert replayed(replay)
+    assert is_replay(replay)
     assert replay.content == before.content
     assert service.calls["/orders"] == 3
     assert not logged(caplog, "fail-open")
@@ -160,7 +156,7 @@ async def test_silent_store_answers_503_within_its_bound(
     finally:
         proxied.proxy.heal()
 
-    assert_problem(down, 503, "store-unavailable", retryable=True)
+    assert_problem(down, 503, "store-unavailable")
     assert int(down.headers["retry-after"]) >= 1
     assert service.calls["/orders"] == 1
 

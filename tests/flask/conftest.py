@@ -21,6 +21,7 @@ from idempotency_middleware.flask import Idempotency
 from idempotency_middleware.records import Record
 from idempotency_middleware.scope import ANONYMOUS_SCOPE, lookup_key
 from idempotency_middleware.stores import MemoryStore, Store
+from tests.support.problems import assert_problem as assert_problem
 
 __all__ = ["MakeShop", "Shop", "assert_problem", "build_app"]
 
@@ -132,14 +133,3 @@ def make_shop(tmp_path: Path) -> MakeShop:
 @pytest.fixture
 def shop(make_shop: MakeShop) -> Shop:
     return make_shop()
-
-
-def assert_problem(response: Any, status: int, slug: str) -> dict[str, Any]:
-    """Check an RFC 9457 answer of the middleware and return its members."""
-    assert response.status_code == status, response.data
-    assert response.headers["Content-Type"] == "application/problem+json"
-    problem: dict[str, Any] = response.get_json(force=True)
-    assert problem["type"].rstrip("/").endswith("/" + slug)
-    assert problem["status"] == status
-    assert "Idempotent-Replayed" not in response.headers
-    return problem

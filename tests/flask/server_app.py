@@ -6,13 +6,12 @@ environment variable that the test sets for the server process.
 
 from __future__ import annotations
 
-import json
-import os
 from typing import Any
 
 from flask import Flask
 
 from integrations.flask_app import create_app
+from tests.support.configs import config_environment, config_of
 
 __all__ = ["create", "environment"]
 
@@ -22,11 +21,13 @@ _VARIABLE = "IDEMPOTENCY_TEST_FLASK_APP"
 def environment(*, orders_url: str, delay: float, config: dict[str, Any]) -> dict[str, str]:
     """The environment variables that hand these arguments of ``create_app`` to
     :func:`create`; ``config`` is Flask config."""
-    return {_VARIABLE: json.dumps({"orders_url": orders_url, "delay": delay, "config": config})}
+    return config_environment(
+        _VARIABLE, {"orders_url": orders_url, "delay": delay, "config": config}
+    )
 
 
 def create() -> Flask:
-    arguments = json.loads(os.environ[_VARIABLE])
+    arguments = config_of(_VARIABLE)
     return create_app(
         orders_url=arguments["orders_url"], delay=arguments["delay"], **arguments["config"]
     )

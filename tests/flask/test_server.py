@@ -23,6 +23,7 @@ import pytest
 from integrations.orders import OrderBook
 from tests.flask.server_app import environment
 from tests.support.databases import MARIADB_URL, POSTGRES_URL, drop_table, unique_table_name
+from tests.support.replays import is_replay
 from tests.support.servers import Server, running_gunicorn
 
 pytestmark = pytest.mark.server
@@ -100,10 +101,6 @@ def at_once(count: int, send: Callable[[httpx.Client], httpx.Response]) -> list[
         ThreadPoolExecutor(count) as pool,
     ):
         return list(pool.map(lambda _: one(client), range(count)))
-
-
-def is_replay(response: httpx.Response) -> bool:
-    return bool(response.headers.get("idempotent-replayed") == "true")
 
 
 def test_duplicates_on_every_worker_wait_for_the_one_run(

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from idempotency_middleware.records import Record, RecordState
 from idempotency_middleware.scope import ANONYMOUS_SCOPE, lookup_key
 from idempotency_middleware.stores import Store
+from tests.support.problems import assert_problem as assert_problem
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
@@ -153,17 +154,6 @@ def chunked_app(
 
 def record_of(store: Store, key: str, scope: str = ANONYMOUS_SCOPE) -> Record | None:
     return store.get(lookup_key(scope, key, None))
-
-
-def assert_problem(response: Response, status: int, slug: str) -> dict[str, Any]:
-    """Check an RFC 9457 answer of the middleware and return its members."""
-    assert response.code == status, response.body
-    assert response.header("content-type") == ["application/problem+json"]
-    problem: dict[str, Any] = response.json()
-    assert problem["type"].rstrip("/").endswith("/" + slug)
-    assert problem["status"] == status
-    assert not response.header("idempotent-replayed")
-    return problem
 
 
 def assert_completed_without_a_body(record: Record | None, retry: Response) -> None:
