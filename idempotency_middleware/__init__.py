@@ -8,6 +8,7 @@ background tasks, keyed by a message id.
 """
 
 from idempotency_middleware.clock import Clock, ManualClock, system_clock
+from idempotency_middleware.error_shapes import ErrorShape
 from idempotency_middleware.errors import (
     ConfigurationError,
     IdempotencyError,
@@ -42,6 +43,7 @@ __all__ = [
     "Clock",
     "Codec",
     "ConfigurationError",
+    "ErrorShape",
     "IdempotencyError",
     "InProgressError",
     "InvalidKeyError",

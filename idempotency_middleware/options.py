@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from idempotency_middleware.error_shapes import ErrorRenderer, ErrorShape
+from idempotency_middleware.error_shapes import error_format as checked_error_format
 from idempotency_middleware.errors import ConfigurationError
 from idempotency_middleware.fingerprint import (
     FingerprintFunction,
@@ -22,7 +24,7 @@ from idempotency_middleware.fingerprint import (
 )
 from idempotency_middleware.keys import DEFAULT_MAX_KEY_LENGTH, KeySource, from_header
 from idempotency_middleware.overrides import overridden
-from idempotency_middleware.problems import ERROR_FORMATS, PROBLEM_BASE_URI, ErrorFormat
+from idempotency_middleware.problems import PROBLEM_BASE_URI, ErrorFormat
 from idempotency_middleware.problems import problem_base_uri as checked_base_uri
 from idempotency_middleware.replay import DEFAULT_NOT_STORED
 from idempotency_middleware.request import Request
@@ -130,9 +132,10 @@ class Options:
     exclude: PathTemplates
     secret: bytes | None
     not_stored: frozenset[int]
-    error_format: ErrorFormat = "problem"
-    """How the middleware's own answers are rendered: RFC 9457 ``"problem"``, or
-    ``"stripe"`` for clients built on a Stripe SDK."""
+    error_format: ErrorFormat | ErrorShape = "problem"
+    """How the middleware's own answers are rendered: RFC 9457 ``"problem"``,
+    ``"stripe"`` for clients built on a Stripe SDK, or an application's own
+    :class:`~idempotency_middleware.error_shapes.ErrorShape`."""
     store_validation_errors: bool = False
     """Store the answers to requests the framework rejected before the handler ran."""
     new_owner: Callable[[], str] = field(default=lambda: secrets.token_hex(16))
@@ -197,7 +200,7 @@ class Options:
         on_outcome: OutcomeCallback | None = None,
         telemetry: Any = False,
         encryption_keys: Iterable[str | bytes] = (),
-        error_format: str = "problem",
+        error_format: str | ErrorRenderer | ErrorShape = "problem",
         problem_base_uri: str = PROBLEM_BASE_URI,
     ) -> Options:
         """Check every option and return the compiled :class:`Options`.
@@ -223,11 +226,6 @@ class Options:
         }
         if in_flight not in ("reject", "wait"):
             raise ConfigurationError(f"in_flight must be 'reject' or 'wait', not {in_flight!r}")
-        if error_format not in ERROR_FORMATS:
-            raise ConfigurationError(
-                f"error_format must be 'problem' (RFC 9457 problem+json) or 'stripe' (Stripe's "
-                f"error shape and statuses), not {error_format!r}"
-            )
         if on_store_error not in ("fail_closed", "fail_open"):
             raise ConfigurationError(
                 f"on_store_error must be 'fail_closed' or 'fail_open', not {on_store_error!r}"
@@ -273,7 +271,7 @@ class Options:
             exclude=PathTemplates(exclude, option="exclude"),
             secret=secret,
             not_stored=frozenset(not_stored),
-            error_format=error_format,
+            error_format=checked_error_format(error_format),
             store_validation_errors=store_validation_errors,
             listeners=wired.listeners,
             encrypted=wired.encrypted,

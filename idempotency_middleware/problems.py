@@ -4,7 +4,8 @@ Each problem has a stable ``type`` URI that points to the page describing it, a
 ``title``, a ``detail`` telling the client what to do, and a ``retryable`` member
 (SEMANTICS section 7). With ``error_format="stripe"`` the same problems are rendered in
 the shape and with the statuses of Stripe's API errors, which Stripe-style SDKs turn
-into their own exceptions (``stripe.IdempotencyError``).
+into their own exceptions (``stripe.IdempotencyError``); a callable ``error_format``
+renders them its own way (:mod:`idempotency_middleware.error_shapes`).
 """
 
 from __future__ import annotations
@@ -146,6 +147,13 @@ class Problem:
         """The ``type`` URI: the base, the problem's slug and a slash."""
         return f"{self.base}{self.type.slug}/"
 
+    @property
+    def retry_after_header(self) -> bytes | None:
+        """The ``Retry-After`` value: whole seconds, at least one; None without one."""
+        if self.retry_after is None:
+            return None
+        return str(max(1, math.ceil(self.retry_after))).encode()
+
     def _rendered(
         self, status: int, media_type: bytes, body: bytes, extra: Headers = ()
     ) -> StoredResponse:
@@ -154,9 +162,8 @@ class Problem:
             (b"content-length", str(len(body)).encode()),
             *extra,
         ]
-        if self.retry_after is not None:
-            seconds = max(1, math.ceil(self.retry_after))
-            headers.append((b"retry-after", str(seconds).encode()))
+        if self.retry_after_header is not None:
+            headers.append((b"retry-after", self.retry_after_header))
         return StoredResponse(status, tuple(headers), body)
 
 

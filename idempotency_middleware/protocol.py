@@ -13,6 +13,7 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
+from idempotency_middleware.error_shapes import render
 from idempotency_middleware.errors import RecordDecodeError, StoreError
 from idempotency_middleware.keys import InvalidKeyError
 from idempotency_middleware.options import Options
@@ -94,9 +95,7 @@ def _problem(
     outcome: str | None = None,
 ) -> Respond:
     problem = Problem(kind, detail, retry_after, base=options.problem_base_uri)
-    return Respond(
-        problem.response(options.error_format), outcome or _OUTCOMES.get(kind, kind.slug)
-    )
+    return Respond(render(problem, options.error_format), outcome or _OUTCOMES.get(kind, kind.slug))
 
 
 def covered(options: Options, method: str, path: str) -> bool:

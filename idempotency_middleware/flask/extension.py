@@ -87,8 +87,9 @@ class Idempotency:
       (:mod:`idempotency_middleware.otel`).
     - ``IDEMPOTENCY_ENCRYPTION_KEYS``: keys that encrypt stored bodies, newest first
       (:mod:`idempotency_middleware.encryption`).
-    - ``IDEMPOTENCY_ERROR_FORMAT``: ``"problem"`` (RFC 9457) or ``"stripe"``, the shape
-      of Stripe's API errors for clients built on a Stripe SDK.
+    - ``IDEMPOTENCY_ERROR_FORMAT``: ``"problem"`` (RFC 9457), ``"stripe"``, the shape
+      of Stripe's API errors for clients built on a Stripe SDK, or a callable
+      (:mod:`idempotency_middleware.error_shapes`).
     - ``IDEMPOTENCY_PROBLEM_BASE_URI``: what the ``type`` URI of each problem answer
       starts with (the docs site's problem pages).
 

@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from idempotency_middleware import ConfigurationError, MemoryStore, from_json
+from idempotency_middleware import ConfigurationError, ErrorShape, MemoryStore, Problem, from_json
 from idempotency_middleware.asgi import IdempotencyMiddleware
 from idempotency_middleware.asgi.openapi import extend_openapi, install_openapi
 from idempotency_middleware.keys import HEADER_KEY_PATTERN
@@ -171,3 +171,48 @@ def test_extend_openapi_works_on_any_schema_dict() -> None:
 def test_install_openapi_without_the_middleware_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match=r"app\.add_middleware"):
         install_openapi(FastAPI())
+
+
+def _error_content(schema: dict[str, Any], path: str, status: str) -> dict[str, Any]:
+    content: dict[str, Any] = schema["paths"][path]["post"]["responses"][status]["content"]
+    return content
+
+
+def test_the_stripe_format_documents_stripe_errors_with_their_statuses() -> None:
+    schema = _app(error_format="stripe").openapi()
+    path = "/orders/{order_id}/pay"
+    stripe = {"schema": {"$ref": "#/components/schemas/IdempotencyStripeError"}}
+    for status in ("400", "409", "413", "503"):
+        assert _error_content(schema, path, status) == {"application/json": stripe}
+    # A reused key is 400 there, as at Stripe: FastAPI's 422 stays its own.
+    assert "application/problem+json" not in _error_content(schema, path, "422")
+    error = schema["components"]["schemas"]["IdempotencyStripeError"]
+    assert error["properties"]["error"]["required"] == ["type", "code", "message", "doc_url"]
+    assert "IdempotencyProblem" not in schema["components"]["schemas"]
+
+
+def _render(problem: Problem) -> tuple[int, dict[str, str], bytes]:
+    return problem.type.status, {"content-type": "application/vnd.shop+json"}, b"{}"
+
+
+def test_a_callable_documents_the_schema_it_declares() -> None:
+    declared = {"type": "object", "properties": {"code": {"type": "string"}}}
+    shape = ErrorShape(_render, schema=declared, media_type="application/vnd.shop+json")
+    schema = _app(error_format=shape).openapi()
+    for status in STATUSES:
+        content = _error_content(schema, "/orders/{order_id}/pay", status)
+        assert content["application/vnd.shop+json"] == {"schema": declared}
+        assert "application/problem+json" not in content
+
+
+def test_a_bare_callable_documents_a_json_object() -> None:
+    schema = _app(error_format=_render).openapi()
+    content = _error_content(schema, "/orders/{order_id}/pay", "409")
+    assert content == {"application/json": {"schema": {"type": "object"}}}
+
+
+def test_each_route_documents_its_own_format() -> None:
+    schema = _app(routes={"/webhooks/stripe": {"error_format": "stripe"}}).openapi()
+    assert set(_error_content(schema, "/webhooks/stripe", "409")) == {"application/json"}
+    pay = _error_content(schema, "/orders/{order_id}/pay", "409")
+    assert pay == {"application/problem+json": PROBLEM}

@@ -46,6 +46,7 @@ MISCONFIGURED: list[Any] = [
     pytest.param({"on_store_error": "ignore"}, ["on_store_error"], id="on_store_error"),
     pytest.param({"on_store_error": True}, ["on_store_error"], id="on_store_error-bool"),
     pytest.param({"error_format": "json"}, ["error_format", "stripe"], id="error_format"),
+    pytest.param({"error_format": "json"}, ["error_format", "callable"], id="error_format-how"),
     pytest.param({"ttl": 0}, ["ttl", "positive"], id="ttl-zero"),
     pytest.param({"ttl": -1}, ["ttl"], id="ttl-negative"),
     pytest.param({"ttl": "86400"}, ["ttl"], id="ttl-str"),
