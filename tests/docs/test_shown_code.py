@@ -4,15 +4,17 @@ files under integrations/ that the other tests run; the README's own are run her
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from idempotency_middleware.asgi import IdempotencyMiddleware
-from integrations.snippets import openapi
+from integrations.snippets import error_shape, openapi
 from tests.docs.code import README, Shown, shown, undefined_names
 from tests.docs.pages import ROOT
 
@@ -85,3 +87,20 @@ def test_the_openapi_snippet_documents_the_key_and_the_problems() -> None:
     assert header["in"] == "header"
     assert header["required"] is True
     assert {"400", "409", "422", "503"} <= set(operation["responses"])
+
+
+def test_the_error_shape_snippet_answers_and_documents_its_shape() -> None:
+    app = error_shape.create_app()
+
+    async def post() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            return await client.post("/orders", json={"id": 1})
+
+    reply = asyncio.run(post())
+    assert reply.status_code == 400
+    assert reply.json()["error"] == "key-missing"
+    assert reply.json()["retryable"] is False
+    operation = app.openapi()["paths"]["/orders"]["post"]
+    schema = operation["responses"]["409"]["content"]["application/json"]["schema"]
+    assert schema["required"] == ["error", "message", "retryable"]
