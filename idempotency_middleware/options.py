@@ -30,6 +30,7 @@ from idempotency_middleware.replay import DEFAULT_NOT_STORED
 from idempotency_middleware.request import Request
 from idempotency_middleware.routes import PathTable, PathTemplates
 from idempotency_middleware.scope import ScopeFunction, checked_scope, default_scope
+from idempotency_middleware.window import checked_window
 from idempotency_middleware.wiring import wire
 
 if TYPE_CHECKING:
@@ -147,6 +148,9 @@ class Options:
     encrypted body is refused where it is False."""
     problem_base_uri: str = PROBLEM_BASE_URI
     """What the ``type`` URI of each problem answer starts with."""
+    auto_window: float | None = None
+    """Seconds within which identical keyless writes of one caller are answered with
+    the first one's result; None (the default) lets keyless requests run."""
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -202,6 +206,7 @@ class Options:
         encryption_keys: Iterable[str | bytes] = (),
         error_format: str | ErrorRenderer | ErrorShape = "problem",
         problem_base_uri: str = PROBLEM_BASE_URI,
+        auto_window: float | None = None,
     ) -> Options:
         """Check every option and return the compiled :class:`Options`.
 
@@ -215,6 +220,11 @@ class Options:
         validation 422, Django REST framework's ``ValidationError`` and ``ParseError``
         400), as Stripe does, so the corrected retry with the same key runs; True stores
         and replays those answers like any other.
+
+        ``auto_window``: seconds within which a covered request that brought no key is
+        answered with the result of an identical earlier one from the same caller (its
+        key made from the fingerprint); off (None) by default. De-duplication only: a
+        repeat after the window runs again.
         """
         # Each route's options are built again from these arguments, with the route's
         # own over them: taken before the checks below rebind any, with iterators (read
@@ -252,6 +262,8 @@ class Options:
                 f"secret must be a non-empty str or bytes, not {secret!r}; "
                 "leave it unset to use plain SHA-256"
             )
+        if auto_window is not None:
+            auto_window = checked_window(_positive("auto_window", auto_window), fingerprint)
         wired = wire(store, encryption_keys, telemetry, on_outcome)
         options = cls(
             store=wired.store,
@@ -276,6 +288,7 @@ class Options:
             listeners=wired.listeners,
             encrypted=wired.encrypted,
             problem_base_uri=checked_base_uri(problem_base_uri),
+            auto_window=auto_window,
         )
         if not routes:
             return options

@@ -33,6 +33,7 @@ from idempotency_middleware.steps import (
     Respond,
     Sleep,
 )
+from idempotency_middleware.window import WindowKey, window_key
 
 __all__ = [
     "Admitted",
@@ -54,7 +55,8 @@ that long, and the original usually ends much sooner."""
 
 @dataclass(frozen=True)
 class PassThrough:
-    """Not covered, or covered without a key: call the app untouched."""
+    """Not covered, or covered without a key (and no ``auto_window``): call the app
+    untouched."""
 
 
 @dataclass(slots=True)
@@ -133,7 +135,7 @@ def inspect(options: Options, head: Request) -> PassThrough | ReadBody | Respond
         key = _key_of(options, head)
         if isinstance(key, Respond):
             return key
-        if key is None:
+        if key is None and (options.auto_window is None or options.required.matches(head.path)):
             return _without_key(options, head.path)
         return ReadBody(options.max_request_bytes, key)
     return ReadBody(options.max_request_bytes)
@@ -160,7 +162,10 @@ def admit(
     request = Request(head.method, head.path, head.query_string, head.headers, body, principal)
     key = wanted.key if wanted.key is not None else _key_of(options, request)
     if key is None:
-        return _without_key(options, head.path)
+        answer = _without_key(options, head.path)
+        if isinstance(answer, PassThrough) and options.auto_window is not None:
+            return Admitted(request, window_key(options.fingerprint(request)))
+        return answer
     if isinstance(key, Respond):
         return key
     return Admitted(request, key)
@@ -201,7 +206,12 @@ def _releases(options: Options, result: AppResult) -> bool:
 
 
 def exchange(options: Options, request: Request, key: str) -> Exchange:
-    """Run one keyed request through its record: the generator of steps for a driver."""
+    """Run one keyed request through its record: the generator of steps for a driver.
+
+    A :class:`~idempotency_middleware.window.WindowKey` (a keyless request under
+    ``auto_window``) keeps its record for the window only, so a repeat after it runs."""
+    window = options.auto_window if isinstance(key, WindowKey) else None
+    ttl = options.ttl if window is None else window
     scope_key = lookup_key(options.scope(request), key, options.secret)
     fingerprint = options.fingerprint(request)
     owner = options.new_owner()
@@ -274,7 +284,7 @@ def exchange(options: Options, request: Request, key: str) -> Exchange:
     # A response cut short (the client left, the stream failed) is not replayable.
     response = None if result.raised else result.response
     try:
-        held = yield CompleteStep(scope_key, owner, response, options.ttl)
+        held = yield CompleteStep(scope_key, owner, response, ttl)
     except StoreError:
         yield Done("completion-failed")
         return

@@ -25,7 +25,7 @@ _V = TypeVar("_V")
 
 _ATTRIBUTE = "idempotency_policy"
 
-VIEW_OPTIONS = frozenset(Options.names()) - APP_WIDE
+VIEW_OPTIONS = frozenset(Options.names()) - APP_WIDE - {"auto_window"}
 """The options one view may set for itself; the others hold for the whole site."""
 
 
@@ -88,6 +88,13 @@ def idempotency_required(view: Any = None, /, **options: Any) -> Any:
     ``header`` replaces the key source of the settings. Wrong options raise
     :class:`~idempotency_middleware.errors.ConfigurationError` when the view is defined.
     """
+    if "auto_window" in options:
+        # A view that requires a key answers every keyless request 400: nothing to
+        # de-duplicate, and silently ignoring the option would mislead.
+        raise ConfigurationError(
+            "idempotency_required does not take auto_window: a view that requires a key "
+            "has no keyless requests to de-duplicate; set IDEMPOTENCY_AUTO_WINDOW for the site"
+        )
     unknown = set(options) - VIEW_OPTIONS
     if unknown:
         raise ConfigurationError(

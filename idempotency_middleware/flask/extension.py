@@ -92,6 +92,9 @@ class Idempotency:
       (:mod:`idempotency_middleware.error_shapes`).
     - ``IDEMPOTENCY_PROBLEM_BASE_URI``: what the ``type`` URI of each problem answer
       starts with (the docs site's problem pages).
+    - ``IDEMPOTENCY_AUTO_WINDOW``: seconds within which identical keyless writes of one
+      caller get the first one's answer (off by default; per view with
+      ``@ext.protect(auto_window=...)``); de-duplication, not a retry guarantee.
 
     The default store is a :class:`~idempotency_middleware.stores.SQLAlchemyStore` on:
 
