@@ -3,11 +3,14 @@ writes of one caller within the window run once (semantics: "Keyless de-duplicat
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from idempotency_middleware import ManualClock
 from idempotency_middleware.stores import MemoryStore
 from idempotency_middleware.stores.base import RecordCounts
 from tests.behaviour.client import Client, assert_problem
 from tests.behaviour.conftest import MakeClient
+from tests.stores.faces import fresh_store
 
 ALICE = [("Authorization", "Bearer alice")]
 BOB = [("Authorization", "Bearer bob")]
@@ -21,6 +24,19 @@ def test_an_identical_keyless_write_is_replayed(make_client: MakeClient) -> None
     assert (again.status, again.replayed) == (201, True)
     assert again.body == first.body
     assert client.runs["echo"] == 1
+
+
+def test_every_store_keeps_the_window_per_caller(
+    store_kind: str, tmp_path: Path, make_client: MakeClient
+) -> None:
+    with fresh_store(store_kind, tmp_path) as store:
+        client = make_client(store=store, auto_window=60)
+        alice = [client.post("/echo", headers=ALICE) for _ in range(3)]
+        bob = client.post("/echo", headers=BOB)
+        assert [answer.replayed for answer in alice] == [False, True, True]
+        assert {answer.body for answer in alice} == {alice[0].body}
+        assert not bob.replayed
+        assert client.runs["echo"] == 2
 
 
 def test_other_writes_and_callers_run(make_client: MakeClient) -> None:
