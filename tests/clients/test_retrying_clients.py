@@ -65,9 +65,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         "store_options": {},
         "runs_path": str(directory / "runs"),
         "delay": 0.0,
-        # A 409's Retry-After is at most the lease left, and urllib3 and httpx-retries
-        # sleep that long: a short lease keeps their retries quick.
-        "options": {"lease": 3, "routes": {"/v1/customers": {"error_format": "stripe"}}},
+        "options": {"routes": {"/v1/customers": {"error_format": "stripe"}}},
     }
     with running_server(
         "tests.faults.server_app:counted_app",

@@ -1,7 +1,7 @@
 """A retrying HTTP client meets a request still in progress (SEMANTICS section 5): the
 409's Retry-After is a short poll hint, so a client that honours it (urllib3's ``Retry``,
-as ``requests`` mounts it) gets the original response soon after the handler ends,
-not once the lease has run out."""
+set up as docs/clients.md shows) gets the original response soon after the handler
+ends, not once the lease has run out."""
 
 from __future__ import annotations
 
@@ -10,10 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
+from integrations.snippets.clients_requests import requests_session
 from tests.faults.server_app import RunsConfig, environment, runs
 from tests.support.servers import Server, running_server
 
@@ -45,15 +43,7 @@ def test_urllib3_retry_gets_the_original_response_well_before_the_lease(
     server: tuple[Server, Path],
 ) -> None:
     running, runs_path = server
-    retry = Retry(
-        total=5,
-        allowed_methods=None,  # POST too: the key makes it safe to retry
-        status_forcelist=[409],
-        respect_retry_after_header=True,
-        backoff_factor=0,
-    )
-    session = requests.Session()
-    session.mount("http://", HTTPAdapter(max_retries=retry))
+    session = requests_session()
     started = time.monotonic()
     with session:
         # The first attempt times out while its handler runs; urllib3 retries at once
