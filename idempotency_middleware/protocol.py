@@ -213,7 +213,7 @@ def exchange(options: Options, request: Request, key: str) -> Exchange:
     window = options.auto_window if isinstance(key, WindowKey) else None
     ttl = options.ttl if window is None else window
     scope_key = lookup_key(options.scope(request), key, options.secret)
-    fingerprint = options.fingerprint(request)
+    fingerprint = key.fingerprint if isinstance(key, WindowKey) else options.fingerprint(request)
     owner = options.new_owner()
     deadline: float | None = None
     poll = _FIRST_POLL

@@ -23,6 +23,12 @@ class WindowKey(str):
 
     __slots__ = ()
 
+    @property
+    def fingerprint(self) -> str:
+        """The fingerprint the key was made from, so the exchange need not hash the
+        request a second time."""
+        return self[len(WINDOW_PREFIX) :]
+
 
 def window_key(fingerprint: str) -> WindowKey:
     """The key of a keyless request with ``fingerprint``. Not a secret: the lookup key
