@@ -174,7 +174,11 @@ class AsyncDriver(_Driver):
                 return step
             error = None
             try:
-                value = await aperform(self._store, step)
+                if self._store.suspends or type(step) is Sleep:
+                    value = await aperform(self._store, step)
+                else:
+                    # Its async faces would run the same code: spare their coroutines.
+                    value = perform(self._store, step)
             except StoreError as exc:
                 error, self._failed = exc, step
 

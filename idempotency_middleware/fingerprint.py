@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import struct
 from collections.abc import Callable, Iterable
 from urllib.parse import parse_qsl, urlencode
 
@@ -22,9 +23,16 @@ __all__ = ["FingerprintFunction", "RequestFingerprint", "canonical_query", "dige
 FingerprintFunction = Callable[[Request], str]
 
 
-def _frame(*parts: bytes) -> bytes:
+_LENGTH = struct.Struct(">Q").pack
+
+
+def _frame(parts: list[bytes]) -> bytes:
     # Length prefixes keep ("ab", "c") and ("a", "bc") apart.
-    return b"".join([len(part).to_bytes(8, "big") + part for part in parts])
+    framed = []
+    for part in parts:
+        framed.append(_LENGTH(len(part)))
+        framed.append(part)
+    return b"".join(framed)
 
 
 def canonical_query(query_string: str) -> str:
@@ -55,7 +63,7 @@ class RequestFingerprint:
                 return request.body
             if not parts:
                 return request.body
-            return _frame(*(_frame(head, content) for head, content in parts))
+            return _frame([_frame([head, content]) for head, content in parts])
         if self.canonical_json and request.body:
             try:
                 document = request.json()
@@ -69,16 +77,17 @@ class RequestFingerprint:
     def __call__(self, request: Request) -> str:
         content_type = request.content_type
         query = request.query_string
+        plain = content_type != "multipart/form-data" and not self.canonical_json
         parts = [
             request.method.encode(),
             request.path.encode("utf-8", "surrogateescape"),
             canonical_query(query).encode() if query else b"",
             content_type.encode("latin-1", "replace"),
-            self._body(request, content_type),
+            request.body if plain else self._body(request, content_type),
         ]
         for name in self.headers:
             parts.append("\n".join(request.header_values(name)).encode("latin-1", "replace"))
-        return hashlib.sha256(_frame(*parts)).hexdigest()
+        return hashlib.sha256(_frame(parts)).hexdigest()
 
 
 def key_only(request: Request) -> str:

@@ -8,7 +8,6 @@ answers with 400 ``key-invalid``; a key is never silently ignored.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
@@ -39,8 +38,6 @@ DEFAULT_MAX_KEY_LENGTH = 255
 KeySource = Callable[[Request], "str | None"]
 """A function of the request returning the key, or None when there is none."""
 
-_PRINTABLE = re.compile(r"[\x20-\x7e]*")
-
 HEADER_KEY_PATTERN = (
     r"^(?:[\x21\x23-\x2b\x2d-\x7e](?:[\x20-\x2b\x2d-\x7e]*[\x21-\x2b\x2d-\x7e])?"
     r'|"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\["\\])+")$'
@@ -61,6 +58,11 @@ class InvalidKeyError(IdempotencyError):
     status = 400
 
 
+def _printable(text: str) -> bool:
+    # Printable ASCII is 0x20 to 0x7e: the two checks in C cost less than a regex match.
+    return text.isascii() and text.isprintable()
+
+
 def validate_key(key: str, *, max_length: int = DEFAULT_MAX_KEY_LENGTH) -> str:
     """Return ``key`` if it is 1 to ``max_length`` printable ASCII characters."""
     if not key:
@@ -69,7 +71,7 @@ def validate_key(key: str, *, max_length: int = DEFAULT_MAX_KEY_LENGTH) -> str:
         raise InvalidKeyError(
             f"The idempotency key has {len(key)} characters; at most {max_length} are allowed."
         )
-    if not _PRINTABLE.fullmatch(key):
+    if not _printable(key):
         raise InvalidKeyError(
             "The idempotency key holds a control or non-ASCII character; "
             "use printable ASCII only (a UUID is a good key)."
@@ -110,7 +112,7 @@ def parse_key(value: str, *, max_length: int = DEFAULT_MAX_KEY_LENGTH) -> str:
     """
     value = value.strip(" \t")
     if value.startswith('"'):
-        if not _PRINTABLE.fullmatch(value):
+        if not _printable(value):
             validate_key(value, max_length=len(value))
         return validate_key(_parse_sf_string(value), max_length=max_length)
     if "," in value:

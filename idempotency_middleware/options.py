@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import inspect
 import math
-import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from idempotency_middleware.error_shapes import ErrorRenderer, ErrorShape
@@ -24,6 +23,7 @@ from idempotency_middleware.fingerprint import (
 )
 from idempotency_middleware.keys import DEFAULT_MAX_KEY_LENGTH, KeySource, from_header
 from idempotency_middleware.overrides import overridden
+from idempotency_middleware.owners import new_owner
 from idempotency_middleware.problems import PROBLEM_BASE_URI, ErrorFormat
 from idempotency_middleware.problems import problem_base_uri as checked_base_uri
 from idempotency_middleware.replay import DEFAULT_NOT_STORED
@@ -139,7 +139,7 @@ class Options:
     :class:`~idempotency_middleware.error_shapes.ErrorShape`."""
     store_validation_errors: bool = False
     """Store the answers to requests the framework rejected before the handler ran."""
-    new_owner: Callable[[], str] = field(default=lambda: secrets.token_hex(16))
+    new_owner: Callable[[], str] = new_owner
     routes: PathTable[Options] | None = None
     listeners: tuple[OutcomeCallback, ...] = ()
     """Called with each outcome: ``on_outcome`` and OpenTelemetry, each guarded."""

@@ -159,7 +159,7 @@ def admit(
             f"The request body is over {options.max_request_bytes} bytes, the most this "
             "endpoint reads to recognise a retry; send a smaller body.",
         )
-    request = Request(head.method, head.path, head.query_string, head.headers, body, principal)
+    request = head._with(body, principal)
     key = wanted.key if wanted.key is not None else _key_of(options, request)
     if key is None:
         answer = _without_key(options, head.path)

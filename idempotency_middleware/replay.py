@@ -40,11 +40,12 @@ def storable_headers(headers: Headers) -> Headers:
     """The header lines kept for replay: cookies (credentials), ``Date``, hop-by-hop
     headers and those named by ``Connection`` are dropped; ``Content-Length`` is
     recomputed at replay."""
-    dropped = set(_NEVER_STORED)
-    for name, value in headers:
-        if name.lower() == b"connection":
-            dropped.update(token.strip().lower() for token in value.split(b","))
-    return tuple((name.lower(), value) for name, value in headers if name.lower() not in dropped)
+    lowered = [(name.lower(), value) for name, value in headers]
+    dropped = _NEVER_STORED
+    for name, value in lowered:
+        if name == b"connection":
+            dropped = dropped.union(token.strip().lower() for token in value.split(b","))
+    return tuple([line for line in lowered if line[0] not in dropped])
 
 
 def replay(stored: StoredResponse) -> StoredResponse:

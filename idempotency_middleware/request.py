@@ -15,7 +15,7 @@ __all__ = ["Request"]
 _UNSET: Any = object()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Request:
     """A request as the middleware sees it.
 
@@ -32,18 +32,63 @@ class Request:
     body: bytes = b""
     principal: str | None = None
     _json: Any = field(default=_UNSET, init=False, repr=False, compare=False)
+    _first: dict[str, str] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        query_string: str = "",
+        headers: tuple[tuple[str, str], ...] = (),
+        body: bytes = b"",
+        principal: str | None = None,
+    ) -> None:
+        # Two are made for every request: one dict set at once costs half of the six
+        # object.__setattr__ calls a frozen dataclass's own __init__ makes.
+        object.__setattr__(
+            self,
+            "__dict__",
+            {
+                "method": method,
+                "path": path,
+                "query_string": query_string,
+                "headers": headers,
+                "body": body,
+                "principal": principal,
+            },
+        )
+
+    def _with(self, body: bytes, principal: str | None) -> Request:
+        # The request once its body is read: the headers and what was found in them
+        # carry over, so nothing is decoded or indexed twice.
+        read = object.__new__(Request)
+        fields = {**self.__dict__, "body": body, "principal": principal}
+        fields.pop("_json", None)
+        object.__setattr__(read, "__dict__", fields)
+        return read
+
+    def _index(self) -> dict[str, str]:
+        # The first value of each name, built once in C: the middleware and the default
+        # key, scope and fingerprint functions each look up a header or two.
+        index = self._first
+        if index is None:
+            index = dict(reversed(self.headers))
+            object.__setattr__(self, "_first", index)
+        return index
 
     def header(self, name: str) -> str | None:
         """The value of header ``name`` (any case), or None; the first line if repeated."""
-        name = name.lower()
-        for key, value in self.headers:
-            if key == name:
-                return value
-        return None
+        index = self._first
+        return (index if index is not None else self._index()).get(name.lower())
 
     def header_values(self, name: str) -> list[str]:
         """Every line of header ``name``, in order."""
         name = name.lower()
+        index = self._first if self._first is not None else self._index()
+        if name not in index:
+            return []
+        if len(index) == len(self.headers):  # no name is repeated
+            return [index[name]]
         return [value for key, value in self.headers if key == name]
 
     @property

@@ -33,17 +33,19 @@ def _principal(scope: Scope) -> str | None:
 
 
 def _head(scope: Scope) -> Request:
+    query: bytes = scope.get("query_string", b"")
     return Request(
-        method=scope["method"],
-        path=scope["path"],
-        query_string=scope.get("query_string", b"").decode("latin-1"),
-        headers=tuple(
+        scope["method"],
+        scope["path"],
+        query.decode("latin-1") if query else "",
+        tuple(
             [
                 (name.decode("latin-1").lower(), value.decode("latin-1"))
                 for name, value in scope.get("headers", ())
             ]
         ),
-        principal=_principal(scope),
+        b"",
+        _principal(scope),
     )
 
 
