@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Awaitable
 from typing import Any
 
 from idempotency_middleware.asgi.types import ASGIApp, Message, Receive, Scope, Send
@@ -199,13 +200,14 @@ class IdempotencyMiddleware:
         recorder = Recorder(options.max_response_bytes)
         client_gone: OSError | None = None
 
-        async def finish(result: AppResult | None) -> None:
-            if result is None:
-                return
-            if self._shield:
-                await _shielded(driver.finish(result))
-            else:
-                await driver.finish(result)
+        def finish(result: AppResult) -> Awaitable[Done]:
+            return _shielded(driver.finish(result)) if self._shield else driver.finish(result)
+
+        async def settle() -> None:
+            # The app raised or returned before the last byte of its response.
+            result = recorder.fail()
+            if result is not None:
+                await finish(result)
 
         async def capturing_send(message: Message) -> None:
             nonlocal client_gone
@@ -215,7 +217,9 @@ class IdempotencyMiddleware:
                 recorder.sent()
             elif message["type"] == "http.response.body" and not recorder.finished:
                 last = not message.get("more_body", False)
-                await finish(recorder.body(message.get("body", b""), last))
+                result = recorder.body(message.get("body", b""), last)
+                if result is not None:
+                    await finish(result)
             if client_gone is None:
                 try:
                     await send(message)
@@ -229,11 +233,10 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, receive, capturing_send)
         except BaseException:
-            if not recorder.finished:
-                await finish(recorder.fail())
+            await settle()
             raise
         if not recorder.finished:
-            await finish(recorder.fail())
+            await settle()
 
 
 async def _shielded(work: Any) -> Done:
