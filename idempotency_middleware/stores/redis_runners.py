@@ -27,7 +27,7 @@ from redis.exceptions import TimeoutError as ReplyTimeout
 from idempotency_middleware.stores.redis_clients import AsyncClient
 from idempotency_middleware.stores.redis_scripts import Script
 
-__all__ = ["Runner", "runner"]
+__all__ = ["ClientRunner", "Runner", "runner"]
 
 # What a re-send may cure: the connection broke, or no reply came in time. Python 3.11
 # made asyncio's TimeoutError the builtin one, an OSError.
