@@ -32,6 +32,7 @@ from idempotency_middleware.stores import forks
 from idempotency_middleware.stores.base import RecordCounts, Store
 from idempotency_middleware.stores.codec import encode_headers
 from idempotency_middleware.stores.redis_clients import AsyncClient, SyncClient, from_url, twin
+from idempotency_middleware.stores.redis_runners import ClientRunner, Runner, runner
 from idempotency_middleware.stores.redis_scripts import (
     CLAIM,
     COMPLETE,
@@ -109,13 +110,13 @@ class RedisStore(Store):
         self._sync_given: SyncClient | None = None
         self._async_given = async_client
         self._new_sync: Callable[[], SyncClient] | None = None
-        self._new_async: Callable[[], AsyncClient] | None = None
+        new_async: Callable[[], AsyncClient] | None = None
         if isinstance(url_or_client, str):
             self._new_sync = from_url(url_or_client, False, retry=retry, **timeouts)
-            self._new_async = from_url(url_or_client, True, retry=async_retry, **timeouts)
+            new_async = from_url(url_or_client, True, retry=async_retry, **timeouts)
         elif isinstance(url_or_client, (redis.Redis, RedisCluster)):
             self._sync_given = url_or_client
-            self._new_async = twin(url_or_client, async_retry)
+            new_async = twin(url_or_client, async_retry)
         elif isinstance(url_or_client, (redis.asyncio.Redis, AsyncRedisCluster)):
             if async_client is not None:
                 raise ConfigurationError("RedisStore got two async clients: pass a sync one")
@@ -128,10 +129,15 @@ class RedisStore(Store):
         for client in (self._sync_given, self._async_given):
             if client is not None and client.get_encoder().decode_responses:
                 raise ConfigurationError("RedisStore needs a client with decode_responses=False")
+        given = self._async_given
+        self._async_given_runner = None if given is None else ClientRunner(given)
+        self._new_runner: Callable[[], Runner] | None = None
+        if new_async is not None:
+            self._new_runner = lambda: runner(new_async(), retries, backoff)
         self._sync_client: SyncClient | None = None
         self._lock = threading.Lock()
-        self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncClient]
-        self._async_clients = weakref.WeakKeyDictionary()
+        self._runners: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Runner]
+        self._runners = weakref.WeakKeyDictionary()
         forks.register(self)
 
     @property
@@ -246,10 +252,10 @@ class RedisStore(Store):
             client.close()
 
     async def aclose(self) -> None:
-        client = self._async_clients.pop(asyncio.get_running_loop(), None)
-        if client is not None:
+        runner = self._runners.pop(asyncio.get_running_loop(), None)
+        if runner is not None:
             try:
-                await client.aclose()
+                await runner.aclose()
             except _DRIVER_ERRORS as exc:
                 raise _store_error(exc) from exc
 
@@ -259,41 +265,34 @@ class RedisStore(Store):
         # held by another thread of the parent at the fork.
         if self._sync_client is not None:
             forks.inherit(self._sync_client)
-        forks.inherit(*self._async_clients.values())
+        forks.inherit(*self._runners.values())
         self._sync_client = None
-        self._async_clients = weakref.WeakKeyDictionary()
+        self._runners = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
-    def _arguments(self, script: Script, key: str, args: tuple[Any, ...]) -> tuple[Any, ...]:
+    def _arguments(self, key: str, args: tuple[Any, ...]) -> tuple[Any, ...]:
+        """A script's key and ARGV: the clock's milliseconds (or '' for the server's)
+        and ``args``."""
         now = "" if self._clock is None else round(self._clock() * 1000)
-        return (script.sha, 1, self._prefix + key, now, *args)
+        return (self._prefix + key, now, *args)
 
     def _run(self, script: Script, key: str, *args: Any) -> object:
-        sha, *arguments = self._arguments(script, key, args)
+        arguments = self._arguments(key, args)
         try:
             client = self._sync()
             try:
-                return client.evalsha(sha, *arguments)
+                return client.evalsha(script.sha, 1, *arguments)
             except NoScriptError:
                 # The server has not seen the script (restarted, or another node of the
                 # cluster): EVAL runs it and caches it in one round trip.
-                return client.eval(script.source, *arguments)
+                return client.eval(script.source, 1, *arguments)
         except _DRIVER_ERRORS as exc:
             raise _store_error(exc) from exc
 
     async def _arun(self, script: Script, key: str, *args: Any) -> object:
-        sha, *arguments = self._arguments(script, key, args)
+        arguments = self._arguments(key, args)
         try:
-            client = self._async()
-            if isinstance(client, AsyncRedisCluster):
-                # Read the slot map before the first command (a no-op afterwards): in
-                # redis-py 8, first commands issued at once on a fresh cluster client
-                # are routed by a guess and break each other's connections.
-                await client.initialize()
-            try:
-                return await client.evalsha(sha, *arguments)
-            except NoScriptError:
-                return await client.eval(script.source, *arguments)
+            return await self._runner().run(script, arguments)
         except _DRIVER_ERRORS as exc:
             raise _store_error(exc) from exc
 
@@ -307,15 +306,15 @@ class RedisStore(Store):
                 self._sync_client = _require(self._new_sync, "sync", "a sync client")()
             return self._sync_client
 
-    def _async(self) -> AsyncClient:
-        if self._async_given is not None:
-            return self._async_given
+    def _runner(self) -> Runner:
+        if self._async_given_runner is not None:
+            return self._async_given_runner
         loop = asyncio.get_running_loop()
-        client = self._async_clients.get(loop)
-        if client is None:
-            new = _require(self._new_async, "async", "async_client")
-            client = self._async_clients[loop] = new()
-        return client
+        runner = self._runners.get(loop)
+        if runner is None:
+            new = _require(self._new_runner, "async", "async_client")
+            runner = self._runners[loop] = new()
+        return runner
 
 
 def _ms(seconds: float) -> int:

@@ -70,15 +70,23 @@ end
 
 
 class Script(NamedTuple):
-    """A Lua script and the SHA1 digest ``EVALSHA`` names it by."""
+    """A Lua script, the SHA1 digest ``EVALSHA`` names it by, and the first three words
+    of its ``EVALSHA`` and ``EVAL`` commands on one key, in RESP."""
 
     source: str
     sha: str
+    evalsha: bytes
+    eval: bytes
 
 
 def _script(body: str) -> Script:
     source = _PRELUDE + body
-    return Script(source, hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest())
+    sha = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
+    return Script(source, sha, _words(b"EVALSHA", sha.encode()), _words(b"EVAL", source.encode()))
+
+
+def _words(command: bytes, script: bytes) -> bytes:
+    return b"".join(b"$%d\r\n%s\r\n" % (len(word), word) for word in (command, script, b"1"))
 
 
 CLAIM = _script("""

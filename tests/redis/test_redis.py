@@ -102,6 +102,32 @@ async def test_connection_the_server_dropped_is_replaced_unnoticed(face_name: st
             await store.aclose()
 
 
+async def test_command_cancelled_before_its_reply_leaves_no_reply_for_the_next(
+    direct: redis.Redis,
+) -> None:
+    with Proxy(*address(REDIS_URL)) as proxy, redis_store(proxy.url(REDIS_URL)) as store:
+        try:
+            await store.aget(KEY)  # one connection, idle
+            proxy.stall()
+            cancelled = asyncio.create_task(store.aclaim(KEY, "owner-a", "fingerprint", LEASE))
+            for _ in range(5):  # the claim is sent and waits for its reply
+                await asyncio.sleep(0)
+            cancelled.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await cancelled
+            proxy.heal()  # the claim reaches Redis, which answers it
+
+            claim = await store.aclaim(KEY, "owner-b", "fingerprint", LEASE)
+            record = await store.aget(KEY)
+            owner = direct.hget(store.prefix + KEY, "o")
+        finally:
+            await store.aclose()
+
+    assert claim.claimed == (owner == b"owner-b")
+    assert record is not None
+    assert record.owner.encode() == owner
+
+
 async def test_unreachable_server_raises_store_error_promptly(face_name: str) -> None:
     with Proxy(*address(REDIS_URL)) as proxy, redis_store(proxy.url(REDIS_URL)) as store:
         face = Face(store, face_name)
