@@ -70,9 +70,6 @@ class MemoryStore(Store):
         self._max_bytes = max_bytes
         self._records: OrderedDict[str, _Entry] = OrderedDict()
         self._bytes = 0
-        # The entry last answered to a claim that did not take its key, and the Record
-        # built for it: a client retrying a key gets the same Record without a rebuild.
-        self._answered: tuple[_Entry, Record] | None = None
         self._lock = threading.Lock()
 
     def _live(self, key: str, now: float) -> _Entry | None:
@@ -113,10 +110,7 @@ class MemoryStore(Store):
             if entry is not None:
                 live = entry[3] > now
                 if live and (entry[0] or entry[2] != owner):
-                    answered = self._answered
-                    if answered is None or answered[0] is not entry:
-                        answered = self._answered = (entry, _record(entry))
-                    return Claim(False, answered[1], now)
+                    return Claim(False, _record(entry), now)
                 # Expired, or this owner's claim sent again: taken over, and inserted
                 # again so that the newest record is the last to go.
                 del records[key]
@@ -238,7 +232,6 @@ class MemoryStore(Store):
         with self._lock:
             self._records.clear()
             self._bytes = 0
-            self._answered = None
 
     def __len__(self) -> int:
         return len(self._records)
