@@ -174,6 +174,26 @@ async def test_completed_record_expires_after_retention(face: Face, clock: Manua
     assert (await face.claim(KEY, "owner-b")).claimed
 
 
+async def test_a_key_answered_before_answers_the_record_that_stands_now(
+    face: Face, clock: ManualClock
+) -> None:
+    await face.claim(KEY, "owner-a", "fingerprint-a")
+    await face.complete(KEY, "owner-a", RESPONSE, ttl=100.0)
+    first = await face.claim(KEY, "owner-b")
+    assert first.record is not None
+    assert first.record.response == RESPONSE
+
+    clock.advance(101)
+    assert (await face.claim(KEY, "owner-c", "fingerprint-c")).claimed
+    second = StoredResponse(200, ((b"content-type", b"text/plain"),), b"second")
+    assert await face.complete(KEY, "owner-c", second, ttl=100.0)
+
+    claim = await face.claim(KEY, "owner-d")
+    assert claim.record is not None
+    assert claim.record.fingerprint == "fingerprint-c"
+    assert claim.record.response == second
+
+
 async def test_release_by_the_owner_frees_the_key(face: Face) -> None:
     await face.claim(KEY, "owner-a")
 
