@@ -2,10 +2,12 @@
 
 The stores are built as a user would, with their defaults, except the PostgreSQL
 pool, sized to the requests in flight; only the names (table, key prefix) are the run's
-own. ``ours/postgres-relaxed`` is ``ours/postgres`` with ``durable=False``, to show
-what waiting for the WAL flush at each commit costs; ``ours/postgres-asyncpg`` is
-``ours/postgres`` from a ``postgresql+asyncpg://`` URL, its async face on asyncpg. The
-Redis variant appears once ``idempotency_middleware.stores.redis`` exists.
+own. ``ours/memory-unchecked`` is ``ours/memory`` set to check neither fingerprint nor
+scope, as asgi-idempotency-header does not. ``ours/postgres-relaxed`` is
+``ours/postgres`` with ``durable=False``, to show what waiting for the WAL flush at each
+commit costs; ``ours/postgres-asyncpg`` is ``ours/postgres`` from a
+``postgresql+asyncpg://`` URL, its async face on asyncpg. The Redis variant appears once
+``idempotency_middleware.stores.redis`` exists.
 """
 
 from __future__ import annotations
@@ -28,9 +30,9 @@ __all__ = ["OURS_SPECS"]
 _REDIS_MODULE = "idempotency_middleware.stores.redis"
 
 
-def _variant(store: Store) -> Variant:
+def _variant(store: Store, **options: Any) -> Variant:
     app, calls = create_app()
-    app.add_middleware(IdempotencyMiddleware, store=store)
+    app.add_middleware(IdempotencyMiddleware, store=store, **options)
 
     async def reset() -> None:
         store.clear()
@@ -42,11 +44,20 @@ def _variant(store: Store) -> Variant:
     return Variant(app, calls, reset, close)
 
 
-def _builder(make_store: Callable[[Services], Store]) -> Callable[[Services], Any]:
+def _builder(make_store: Callable[[Services], Store], **options: Any) -> Callable[[Services], Any]:
     async def build(services: Services) -> Variant:
-        return _variant(make_store(services))
+        return _variant(make_store(services), **options)
 
     return build
+
+
+def _one_scope(request: object) -> str:
+    return "everyone"
+
+
+# What asgi-idempotency-header does, set by options: every repeat of a key matches, and
+# one key space for every caller.
+_UNCHECKED = {"fingerprint": "key-only", "scope": _one_scope}
 
 
 def _memory(services: Services) -> Store:
@@ -107,6 +118,15 @@ def _redis_missing() -> str | None:
 
 OURS_SPECS = (
     VariantSpec("ours/memory", "ours", "memory", _builder(_memory)),
+    VariantSpec(
+        "ours/memory-unchecked",
+        "ours",
+        "memory",
+        _builder(_memory, **_UNCHECKED),
+        caveat="check the request (fingerprint='key-only') or scope the key to its caller "
+        "(one scope for all): set so to compare with a peer that does neither",
+        lacks="no fingerprint/scope (as set)",
+    ),
     VariantSpec("ours/sqlite", "ours", "sqlite", _builder(_sqlite)),
     VariantSpec(
         "ours/postgres", "ours", "postgres", _builder(_postgres), needs=("postgres",), wire=True
