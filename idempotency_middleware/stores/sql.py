@@ -8,12 +8,12 @@ same statements from :mod:`~idempotency_middleware.stores.sql_statements`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import URL, Connection, Engine, Row
+from sqlalchemy.engine import URL, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.dml import Delete, Update
 
@@ -22,8 +22,8 @@ from idempotency_middleware.errors import ConfigurationError, StoreError
 from idempotency_middleware.records import Claim, Record, RecordState, StoredResponse
 from idempotency_middleware.stores import sql_tables
 from idempotency_middleware.stores.base import RecordCounts, Store
-from idempotency_middleware.stores.codec import encode_headers
-from idempotency_middleware.stores.sql_connections import Connections
+from idempotency_middleware.stores.codec import RECORD_COLUMNS, encode_headers
+from idempotency_middleware.stores.sql_connections import Connections, Executor
 from idempotency_middleware.stores.sql_engines import EngineFactory, async_url, is_memory, sync_url
 from idempotency_middleware.stores.sql_statements import (
     PURGE_BATCH,
@@ -34,6 +34,9 @@ from idempotency_middleware.stores.sql_statements import (
 )
 
 __all__ = ["SQLAlchemyStore", "idempotency_records", "make_table"]
+
+# Where the claim's rows say whether the record they hold stands, after its columns.
+_SETTLED = len(RECORD_COLUMNS)
 
 
 class SQLAlchemyStore(Store):
@@ -196,40 +199,44 @@ class SQLAlchemyStore(Store):
     async def aclose(self) -> None:
         await self._connections.aclose()
 
-    def _claim(self, params: dict[str, Any], conn: Connection) -> Row[Any]:
+    def _claim(self, params: dict[str, Any], executor: Executor) -> Sequence[Any]:
         statements = self._statements
         if statements.claim_or_read is not None:
-            row = conn.execute(statements.claim_or_read, params).first()
+            row = executor.first(statements.claim_or_read, params)
             # No row: another claim inserted one after this statement's snapshot.
             # Unsettled: the record may be taken over. Either way the upsert, which
             # always yields the one row, decides.
-            if row is not None and row.settled:
+            if row is not None and row[_SETTLED]:
                 return row
-        if statements.claim_without_returning is None or conn.dialect.insert_returning:
-            return conn.execute(statements.claim, params).one()
+        if statements.claim_without_returning is None or executor.dialect.insert_returning:
+            row = executor.first(statements.claim, params)
+            if row is None:
+                raise StoreError("the claim returned no row")
+            return row
         # MySQL has no RETURNING (MariaDB has since 10.5), so read the row back: one more
         # round trip. No transaction is needed: only this claim can write its owner
         # token, and a record of another owner that is live when read is the record that
         # stands at that instant. A row gone or expired by then means the claim must run
         # again.
         for _ in range(3):
-            conn.execute(statements.claim_without_returning, params)
-            row = conn.execute(statements.get, params).first()
+            executor.count(statements.claim_without_returning, params)
+            row = executor.first(statements.get, params)
             if row is not None:
                 return row
         raise StoreError("the record changed under three claims in a row")
 
-    def _get(self, params: dict[str, Any], conn: Connection) -> Row[Any] | None:
-        return conn.execute(self._statements.get, params).first()
+    def _get(self, params: dict[str, Any], executor: Executor) -> Sequence[Any] | None:
+        return executor.first(self._statements.get, params)
 
-    def _stats(self, now: float, conn: Connection) -> tuple[int, int, int]:
-        counts: tuple[int, int, int] = conn.execute(self._statements.stats, {"p_now": now}).one()
+    def _stats(self, now: float, executor: Executor) -> Sequence[Any]:
+        counts = executor.first(self._statements.stats, {"p_now": now})
+        assert counts is not None  # aggregates over no rows are still a row
         return counts
 
-    def _purge(self, now: float, conn: Connection) -> int:
+    def _purge(self, now: float, executor: Executor) -> int:
         purged = 0
         while True:
-            count = _count(self._statements.purge, {"p_now": now}, conn)
+            count = _count(self._statements.purge, {"p_now": now}, executor)
             purged += count
             if count < PURGE_BATCH:
                 return purged
@@ -275,7 +282,7 @@ def _claim_params(
     }
 
 
-def _claim_outcome(row: Row[Any], owner: str, now: float) -> Claim:
+def _claim_outcome(row: Sequence[Any], owner: str, now: float) -> Claim:
     record = to_record(row)
     claimed = record.owner == owner and record.state is RecordState.IN_PROGRESS
     return Claim(claimed=claimed, record=record, now=now)
@@ -295,5 +302,5 @@ def _complete_params(
     }
 
 
-def _count(statement: Update | Delete, params: dict[str, Any], conn: Connection) -> int:
-    return conn.execute(statement, params).rowcount
+def _count(statement: Update | Delete, params: dict[str, Any], executor: Executor) -> int:
+    return executor.count(statement, params)

@@ -1,29 +1,35 @@
 """Where the statements of :class:`~idempotency_middleware.stores.sql.SQLAlchemyStore` run.
 
-One operation is a function of a connection. The sync face runs it on the sync engine,
-the async face on an async engine per event loop (pooled connections belong to a loop),
-each with one more try on a connection the server had dropped, within a bounded time,
-and with every driver error raised as :class:`~idempotency_middleware.errors.StoreError`.
-A process forked after the store was used drops the pools it inherited and opens its own.
+One operation is a function of an :class:`Executor` on a pooled connection. The sync face
+runs it on the sync engine, the async face on an async engine per event loop (pooled
+connections belong to a loop), each with one more try on a connection the server had
+dropped, within a bounded time, and with every driver error raised as
+:class:`~idempotency_middleware.errors.StoreError`. A process forked after the store was
+used drops the pools it inherited and opens its own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.engine import URL, Connection, Dialect, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql import Executable
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.types import TypeEngine
+from sqlalchemy.util import greenlet_spawn
 
 from idempotency_middleware.errors import ConfigurationError, StoreError
 from idempotency_middleware.stores import forks
 from idempotency_middleware.stores.sql_engines import EngineFactory
 from idempotency_middleware.stores.watchdog import watchdog
 
-__all__ = ["DRIVER_ERRORS", "Connections", "store_error"]
+__all__ = ["DRIVER_ERRORS", "Connections", "Executor", "store_error"]
 
 _T = TypeVar("_T")
 
@@ -63,7 +69,7 @@ class Connections:
         self._abandoned: set[asyncio.Task[Any]] = set()
         forks.register(self)
 
-    def run(self, operation: Callable[[Connection], _T]) -> _T:
+    def run(self, operation: Callable[[Executor], _T]) -> _T:
         """Run ``operation`` on a connection of the sync engine."""
         # A connection the server dropped (restart, idle timeout) gets one more try: the
         # pool has discarded the connections as old as it, so the next is fresh. Every
@@ -76,7 +82,7 @@ class Connections:
                     raise store_error(exc) from exc
         raise AssertionError("unreachable")
 
-    async def arun(self, operation: Callable[[Connection], _T]) -> _T:
+    async def arun(self, operation: Callable[[Executor], _T]) -> _T:
         """Run ``operation`` on a connection of this loop's async engine, in bounded time."""
         if self._inline:
             return self.run(operation)
@@ -137,11 +143,13 @@ class Connections:
         if not task.cancelled():
             task.exception()  # the caller has had its answer; this keeps asyncio quiet
 
-    async def _arun_on(self, engine: AsyncEngine, operation: Callable[[Connection], _T]) -> _T:
-        # The same retry as in run().
+    async def _arun_on(self, engine: AsyncEngine, operation: Callable[[Executor], _T]) -> _T:
+        # The same retry as in run(). The whole operation, checkout and return to the pool
+        # included, runs in one greenlet: SQLAlchemy's AsyncConnection would switch into
+        # one for each of them.
         for last in (False, True):
             try:
-                return await _aexecute(engine, operation)
+                return await greenlet_spawn(_on_connection, engine.sync_engine, operation)
             except DRIVER_ERRORS as exc:
                 if last or not _dropped(exc):
                     raise store_error(exc) from exc
@@ -166,7 +174,7 @@ def _dropped(exc: BaseException) -> bool:
     return isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
 
 
-def _execute(engine: Engine, operation: Callable[[Connection], _T], bound: float) -> _T:
+def _execute(engine: Engine, operation: Callable[[Executor], _T], bound: float) -> _T:
     # Failing to connect is not retried: the error would only come again, later.
     try:
         conn = engine.connect()
@@ -175,10 +183,10 @@ def _execute(engine: Engine, operation: Callable[[Connection], _T], bound: float
     with conn:
         fd = _socket(conn)
         if fd is None:  # SQLite, or a driver with read timeouts of its own (PyMySQL)
-            return operation(conn)
+            return operation(Executor(conn))
         token = watchdog.arm(fd, bound)
         try:
-            result = operation(conn)
+            result = operation(Executor(conn))
         except BaseException as exc:
             fired = watchdog.disarm(token)
             if fired:
@@ -197,15 +205,179 @@ def _socket(conn: Connection) -> int | None:
     return None if fileno is None else int(fileno())
 
 
-async def _aexecute(engine: AsyncEngine, operation: Callable[[Connection], _T]) -> _T:
+def _on_connection(engine: Engine, operation: Callable[[Executor], _T]) -> _T:
     try:
-        conn = await engine.connect().start()
+        conn = engine.connect()
     except DRIVER_ERRORS as exc:
         raise store_error(exc) from exc
-    try:
-        return await conn.run_sync(operation)
-    finally:
-        await conn.close()
+    with conn:
+        return operation(Executor(conn))
+
+
+class Executor:
+    """Runs the store's statements on one connection, straight on the driver's cursor.
+
+    SQLAlchemy compiles each statement once per dialect; what it does again for every
+    statement (an execution context, a result object, the lookup in its cache of
+    compiled forms) costs more than the driver itself, so it is skipped. Errors are
+    handled as SQLAlchemy does: a connection the server dropped is invalidated with
+    every pooled connection as old, and any error comes out as SQLAlchemy's. Where the
+    engine is watched (``echo``, SQL logging, connection events such as tracing), the
+    statements run through SQLAlchemy as usual, so that every one is seen.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self.dialect = conn.dialect
+        self._direct = not (conn._echo or _watched(conn))
+
+    def first(self, statement: Executable, params: Mapping[str, Any]) -> Sequence[Any] | None:
+        """The first row of ``statement``, None for no row."""
+        if not self._direct:
+            found = self._conn.execute(statement, params).first()
+            return None if found is None else tuple(found)
+        compiled = _compiled(statement, self.dialect)
+        cursor = self._execute(compiled, params)
+        row = cursor.fetchone()
+        results = compiled.results(cursor.description, self.dialect)
+        if row is None or not results:
+            return None if row is None else tuple(row)
+        values = list(row)
+        for index, process in results:
+            values[index] = process(values[index])
+        return values
+
+    def count(self, statement: Executable, params: Mapping[str, Any]) -> int:
+        """The number of rows ``statement`` matched."""
+        if not self._direct:
+            return self._conn.execute(statement, params).rowcount
+        cursor = self._execute(_compiled(statement, self.dialect), params)
+        count: int = cursor.rowcount
+        return count
+
+    def _execute(self, compiled: _Compiled, params: Mapping[str, Any]) -> Any:
+        values = {**compiled.fixed, **params}
+        for name, process in compiled.binds:
+            values[name] = process(values[name])
+        conn = self._conn
+        pooled = conn.connection
+        # A cursor per connection, kept in its info, which the pool empties when it
+        # replaces the connection: psycopg spends a fifth of a statement making one.
+        cursor = pooled.info.get(_CURSOR)
+        if cursor is None:
+            cursor = pooled.info[_CURSOR] = pooled.cursor()
+        try:
+            cursor.execute(compiled.sql, compiled.arguments(values))
+        except self.dialect.loaded_dbapi.Error as exc:
+            dropped = self.dialect.is_disconnect(exc, pooled.dbapi_connection, cursor)
+            if dropped:
+                # What SQLAlchemy's Connection does: the connections as old as this one
+                # are likely gone too (a server restart), so the pool replaces them.
+                conn.engine.pool._invalidate(pooled, exc)
+                conn.invalidate(exc)
+            raise sa_exc.DBAPIError.instance(
+                compiled.sql,
+                None,
+                exc,
+                self.dialect.loaded_dbapi.Error,
+                hide_parameters=True,
+                connection_invalidated=dropped,
+                dialect=self.dialect,
+            ) from exc
+        except BaseException as exc:
+            if not isinstance(exc, Exception):
+                # Interrupted (cancelled): the connection is in an unknown state.
+                conn.invalidate(exc)
+            raise
+        return cursor
+
+
+_CURSOR = object()
+
+
+def _watched(conn: Connection) -> bool:
+    if not (conn._has_events or conn.engine._has_events):
+        return False
+    # Listeners to connection events in general include the one that sets the isolation
+    # level of an engine given to the store; those to its statements are what matter.
+    dispatch = conn.dispatch
+    return bool(
+        dispatch.before_execute
+        or dispatch.after_execute
+        or dispatch.before_cursor_execute
+        or dispatch.after_cursor_execute
+        or conn.dialect.dispatch.handle_error
+    )
+
+
+@dataclass
+class _Compiled:
+    """A statement as its dialect's driver takes it, with what to do to each value."""
+
+    sql: str
+    fixed: Mapping[str, Any]
+    """Values bound in the statement itself, such as the states it compares with."""
+    binds: Sequence[tuple[str, Callable[[Any], Any]]]
+    order: Sequence[str] | None
+    """The names of the parameters in their places, for positional paramstyles."""
+    columns: Sequence[TypeEngine[Any]]
+    _results: list[tuple[int, Callable[[Any], Any]]] | None = None
+
+    def arguments(self, values: Mapping[str, Any]) -> Any:
+        return values if self.order is None else [values[name] for name in self.order]
+
+    def results(
+        self, description: Sequence[Sequence[Any]], dialect: Dialect
+    ) -> list[tuple[int, Callable[[Any], Any]]]:
+        """The conversions of the row's values, by the driver's type codes for them."""
+        if self._results is None:
+            self._results = []
+            described = zip(self.columns, description, strict=True)
+            for index, (column, (_, type_code, *_)) in enumerate(described):
+                process = column.result_processor(dialect, type_code)
+                if process is not None:
+                    self._results.append((index, process))
+        return self._results
+
+
+_COMPILED: weakref.WeakKeyDictionary[Dialect, dict[Executable, _Compiled]]
+_COMPILED = weakref.WeakKeyDictionary()
+
+
+def _compiled(statement: Executable, dialect: Dialect) -> _Compiled:
+    forms = _COMPILED.get(dialect)
+    if forms is None:
+        forms = _COMPILED[dialect] = {}
+    form = forms.get(statement)
+    if form is None:
+        form = forms[statement] = _compile(statement, dialect)
+    return form
+
+
+def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
+    compiled = statement.compile(  # type: ignore[attr-defined]
+        dialect=dialect, compile_kwargs={"render_postcompile": True}
+    )
+    assert isinstance(compiled, SQLCompiler)
+    binds = {}
+    for bind, name in compiled.bind_names.items():
+        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            binds[name] = process
+    return _Compiled(
+        sql=str(compiled),
+        fixed={
+            name: bind.effective_value
+            for bind, name in compiled.bind_names.items()
+            if not bind.required
+        },
+        binds=list(binds.items()),
+        order=compiled.positiontup if compiled.positional else None,
+        columns=[
+            column.type.dialect_impl(dialect)
+            for column in statement.exported_columns  # type: ignore[attr-defined]
+        ],
+    )
 
 
 def store_error(exc: BaseException) -> StoreError:

@@ -107,7 +107,12 @@ class EngineFactory:
                 options["poolclass"] = StaticPool
                 connect_args["check_same_thread"] = False
         else:
-            options.update(pool_timeout=self.connect_timeout, pool_recycle=_POOL_RECYCLE)
+            # Last in, first out: after a burst, a lone request takes the connection used
+            # last, whose server process and prepared statements are warm, rather than
+            # cycling through every connection the burst opened.
+            options.update(
+                pool_timeout=self.connect_timeout, pool_recycle=_POOL_RECYCLE, pool_use_lifo=True
+            )
         statement_ms = round(self.statement_timeout * 1000)
         if driver == "psycopg":
             # Settings in the startup packet cost no round trip, per request or per

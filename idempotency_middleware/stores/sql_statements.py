@@ -7,11 +7,11 @@ so that it always touches (and, where RETURNING exists, returns) exactly one row
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql, sqlite
-from sqlalchemy.engine import Row
 from sqlalchemy.sql import CompoundSelect, Select
 from sqlalchemy.sql.dml import Delete, Insert, Update
 
@@ -229,6 +229,6 @@ def _insert_or_read(
     )
 
 
-def to_record(row: Row[Any]) -> Record:
+def to_record(row: Sequence[Any]) -> Record:
     """Decode a row selected or returned with the record columns (and maybe more after)."""
-    return decode_row(tuple(row)[: len(RECORD_COLUMNS)])
+    return decode_row(row[: len(RECORD_COLUMNS)])

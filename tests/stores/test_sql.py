@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy import event
 
 from idempotency_middleware.clock import ManualClock
 from idempotency_middleware.errors import ConfigurationError, RecordDecodeError, StoreError
@@ -252,6 +254,49 @@ async def test_store_on_an_engine_of_the_application_serves_both_faces() -> None
         store.close()
         engine.dispose()
         drop_table(SERVER_URLS["postgres"], table_name)
+
+
+@pytest.mark.parametrize("face_name", FACES)
+@pytest.mark.parametrize("kind", SQL_KINDS)
+async def test_sql_logging_sees_every_statement(
+    kind: str, face_name: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with sql_store(database_url(kind, tmp_path), engine_options={"echo": True}) as store:
+        face = Face(store, face_name)
+        try:
+            with caplog.at_level(logging.INFO, logger="sqlalchemy.engine"):
+                caplog.clear()
+                await face.claim(KEY, "owner-a")
+                await face.complete(KEY, "owner-a", RESPONSE)
+        finally:
+            await store.aclose()
+
+    logged = [record.getMessage() for record in caplog.records]
+    assert any(store.table.name in line and "INSERT" in line for line in logged)
+    assert any(store.table.name in line and "UPDATE" in line for line in logged)
+
+
+@pytest.mark.postgres
+def test_statement_events_of_an_engine_of_the_application_see_every_statement() -> None:
+    engine = sa.create_engine(SERVER_URLS["postgres"])
+    seen: list[str] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def trace(*args: Any) -> None:
+        seen.append(args[2])
+
+    table_name = unique_table_name()
+    store = SQLAlchemyStore(engine, table_name=table_name)
+    try:
+        seen.clear()
+        assert store.claim(KEY, "owner-a", "fingerprint", LEASE).claimed
+        assert store.complete(KEY, "owner-a", RESPONSE, TTL)
+    finally:
+        store.close()
+        engine.dispose()
+        drop_table(SERVER_URLS["postgres"], table_name)
+
+    assert [statement.split()[0] for statement in seen] == ["WITH", "UPDATE"]
 
 
 def test_unsupported_database_is_a_configuration_error() -> None:
